@@ -1,0 +1,259 @@
+"""interp checkpoints: weights in safetensors, everything else in JSON; no pickle anywhere.
+
+One checkpoint is ONE file, ``NAME.safetensors``, written atomically. Its tensors are
+``G.<state-dict key>``, ``D.<state-dict key>`` and, for resumable training checkpoints,
+``optG.<param index>.<exp_avg|exp_avg_sq|step>`` (same for ``optD``). Its safetensors metadata
+holds the JSON description under the key ``"interp"`` (model config, training config, dataset,
+seed, epoch, step, library versions, git revision); the same JSON is written beside it as
+``NAME.json`` for people to read (the loader trusts the embedded copy, which cannot disagree
+with the weights).
+
+:func:`load_gan` is the single entry point for analyses: it takes one of our checkpoints, a run
+directory, or a foreign checkpoint (PyTorch-example ``.pth``, the authors' Theano ``.npy`` files)
+and returns ready, eval-mode G and D.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import torch
+
+from . import __version__
+from .atomic import atomic_write_bytes, atomic_write_text
+from .config import ConfigError, ModelConfig
+from .models import Discriminator, Generator
+
+FORMAT = "interp-dcgan"
+FORMAT_VERSION = 1
+META_KEY = "interp"
+SUFFIX = ".safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message names the file and what is wrong."""
+
+
+@dataclass
+class LoadedGAN:
+    """A loaded generator/discriminator pair (either may be None for a foreign half-checkpoint)."""
+
+    G: Generator | None
+    D: Discriminator | None
+    config: ModelConfig
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def environment_info() -> dict[str, Any]:
+    """Library versions and the git revision of the working tree (None outside git)."""
+    return {
+        "interp": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "safetensors": getattr(safetensors, "__version__", "unknown"),
+        "python": platform.python_version(),
+        "git_revision": git_revision(),
+    }
+
+
+def git_revision() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+def _optimizer_tensors(prefix: str, opt: torch.optim.Optimizer) -> dict[str, torch.Tensor]:
+    tensors = {}
+    for index, state in opt.state_dict()["state"].items():
+        for key, value in state.items():
+            value = value if torch.is_tensor(value) else torch.tensor(value)
+            tensors[f"{prefix}.{index}.{key}"] = value
+    return tensors
+
+
+def save_checkpoint(
+    path: str | Path,
+    G: torch.nn.Module,
+    D: torch.nn.Module,
+    config: ModelConfig,
+    meta: dict[str, Any] | None = None,
+    optimizers: dict[str, torch.optim.Optimizer] | None = None,
+) -> Path:
+    """Write ``path`` (.safetensors) and its ``.json`` sidecar atomically; return the path.
+
+    ``meta`` is any JSON-serialisable training state (epoch, step, train config, dataset ...).
+    ``optimizers`` (``{"optG": ..., "optD": ...}``) makes the checkpoint resumable.
+    """
+    path = Path(path)
+    if path.suffix != SUFFIX:
+        path = path.with_suffix(SUFFIX)
+    tensors: dict[str, torch.Tensor] = {}
+    for prefix, module in (("G", G), ("D", D)):
+        for key, value in module.state_dict().items():
+            tensors[f"{prefix}.{key}"] = value
+    for prefix, opt in (optimizers or {}).items():
+        tensors.update(_optimizer_tensors(prefix, opt))
+        meta = dict(meta or {})
+        meta.setdefault("optimizers", {})[prefix] = {
+            "type": type(opt).__name__,
+            "param_groups": [
+                {k: v for k, v in g.items() if k != "params"} for g in opt.state_dict()["param_groups"]
+            ],
+        }
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
+    full_meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "model": config.to_dict(),
+        "environment": environment_info(),
+        **(meta or {}),
+    }
+    text = json.dumps(full_meta, sort_keys=True, default=_json_default)
+    blob = safetensors.torch.save(tensors, metadata={META_KEY: text})
+    atomic_write_bytes(path, blob)
+    atomic_write_text(path.with_suffix(".json"), json.dumps(full_meta, indent=2, sort_keys=True, default=_json_default) + "\n")
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """(tensors, meta) of one of our checkpoints, with errors that name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            header = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as exc:  # safetensors raises its own error types for corrupt headers
+        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
+    if META_KEY not in header:
+        raise CheckpointError(f"{path}: safetensors file has no '{META_KEY}' metadata; not an interp checkpoint")
+    try:
+        meta = json.loads(header[META_KEY])
+    except json.JSONDecodeError as exc:
+        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc})") from exc
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT!r}")
+    if meta.get("format_version", 0) > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path}: checkpoint format_version {meta['format_version']} is newer than this interp "
+            f"understands ({FORMAT_VERSION}); upgrade interp"
+        )
+    return tensors, meta
+
+
+def _load_module_state(module: torch.nn.Module, prefix: str, tensors: dict[str, torch.Tensor], path: Path) -> None:
+    state = {k[len(prefix) + 1 :]: v for k, v in tensors.items() if k.startswith(prefix + ".")}
+    expected = module.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{path}: {prefix} weights do not match the configured architecture; "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+        )
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(
+                f"{path}: {prefix}.{key} has shape {tuple(value.shape)}, "
+                f"the config expects {tuple(expected[key].shape)}"
+            )
+    module.load_state_dict(state)
+
+
+def load_optimizer_state(opt: torch.optim.Optimizer, prefix: str, tensors: dict[str, torch.Tensor], meta: dict[str, Any]) -> None:
+    """Restore an optimizer saved by :func:`save_checkpoint` (in place)."""
+    template = opt.state_dict()
+    state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in tensors.items():
+        if key.startswith(prefix + "."):
+            _, index, name = key.split(".", 2)
+            state.setdefault(int(index), {})[name] = value
+    groups = meta.get("optimizers", {}).get(prefix, {}).get("param_groups")
+    param_groups = template["param_groups"]
+    if groups is not None:
+        if len(groups) != len(param_groups):
+            raise CheckpointError(f"{prefix}: checkpoint has {len(groups)} param groups, optimizer has {len(param_groups)}")
+        param_groups = [dict(g, params=t["params"]) for g, t in zip(groups, param_groups)]
+    opt.load_state_dict({"state": state, "param_groups": param_groups})
+
+
+def resolve_checkpoint_path(path: str | Path) -> Path:
+    """A checkpoint file from a file, a sidecar ``.json`` or a run directory (final > latest)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        for candidate in ("checkpoints/final", "checkpoints/latest", "final", "latest"):
+            file = path / (candidate + SUFFIX)
+            if file.is_file():
+                return file
+        raise CheckpointError(f"{path}: directory holds no checkpoints/final{SUFFIX} or checkpoints/latest{SUFFIX}")
+    if path.suffix == ".json" and path.with_suffix(SUFFIX).is_file():
+        return path.with_suffix(SUFFIX)
+    if not path.exists():
+        raise CheckpointError(f"{path}: no such file or directory")
+    return path
+
+
+def load_gan(path: str | Path, device: torch.device | str = "cpu") -> LoadedGAN:
+    """Ready, eval-mode G and D from any checkpoint interp understands.
+
+    Accepts: an interp ``.safetensors`` checkpoint (or its ``.json`` sidecar, or a run directory);
+    a PyTorch-example ``netG_epoch_N.pth`` / ``netD_epoch_N.pth`` (loaded with
+    ``weights_only=True``); the DCGAN authors' Theano ``*_gen_params.jl_NN.npy`` files.
+    """
+    from . import foreign  # foreign formats are optional extras of the loader
+
+    raw = Path(path).expanduser()
+    kind = foreign.detect_format(raw) if raw.exists() else None
+    if kind == "pytorch_example":
+        G, D, meta = foreign.load_pytorch_example(raw)
+    elif kind == "theano":
+        G, D, meta = foreign.load_theano(raw)
+    else:
+        file = resolve_checkpoint_path(raw)
+        tensors, meta = read_checkpoint(file)
+        try:
+            config = ModelConfig.from_dict(meta.get("model"), source=f"{file}: model")
+        except ConfigError as exc:
+            raise CheckpointError(str(exc)) from exc
+        G, D = Generator(config), Discriminator(config)
+        _load_module_state(G, "G", tensors, file)
+        _load_module_state(D, "D", tensors, file)
+        G.eval(), D.eval()
+        return LoadedGAN(G.to(device), D.to(device), config, meta, file)
+    model = G if G is not None else D
+    G = G.to(device).eval() if G is not None else None
+    D = D.to(device).eval() if D is not None else None
+    return LoadedGAN(G, D, model.cfg, meta, raw)

@@ -1,0 +1,131 @@
+"""``python -m interp.train``: train a DCGAN on embedded or real data.
+
+Examples::
+
+    python -m interp.train --data shapes --preset examples --size 64 --epochs 5 --out runs/shapes
+    python -m interp.train --data cifar10 --data-root ~/data/cifar-10-batches-py --size 32 --out runs/c10
+    python -m interp.train --out runs/c10 --resume            # continue where it stopped
+    torchrun --nproc_per_node=4 -m interp.train --data lsun --data-root bedroom_train_lmdb ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .checkpoint import CheckpointError
+from .config import PRESETS, ConfigError
+from .distributed import init_from_env, shutdown
+from .trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
+
+log = logging.getLogger("interp.train")
+
+DEFAULTS = TrainConfig()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m interp.train",
+        description=(
+            "Train a DCGAN (Radford et al. 2016). Writes log.csv (per-step losses, D(x), D(G(z))), "
+            "a fixed-z sample grid after every epoch (samples/), and safetensors checkpoints after "
+            "epochs 1 and 5 and at the end (checkpoints/), plus a resumable checkpoints/latest "
+            "every --checkpoint-every steps. TensorBoard logs too, when tensorboard is installed."
+        ),
+        epilog=__doc__.split("Examples::", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    g = p.add_argument_group("data")
+    g.add_argument("--data", help=f"dataset name or path (default {DEFAULTS.data!r}); names: see --list-data")
+    g.add_argument("--data-root", help="where a real dataset lives (folder, lmdb, .mat, CIFAR batches ...)")
+    g.add_argument("--limit", type=int, help="use only the first N images")
+    g.add_argument("--list-data", action="store_true", help="list dataset names and exit")
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", choices=sorted(PRESETS), help=f"architecture preset (default {DEFAULTS.preset})")
+    g.add_argument("--size", dest="image_size", type=int, help=f"image size, 32 or 64 (default {DEFAULTS.image_size})")
+    g.add_argument("--nz", type=int, help="latent size (default 100)")
+    g.add_argument("--ngf", type=int, help="generator width (preset default: paper 128, examples 64)")
+    g.add_argument("--ndf", type=int, help="discriminator width (preset default: paper 128, examples 64)")
+    g = p.add_argument_group("optimisation")
+    g.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULTS.epochs})")
+    g.add_argument("--batch-size", type=int, help="global batch size (preset default: paper 128, examples 64)")
+    g.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS.lr})")
+    g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {DEFAULTS.beta1})")
+    g.add_argument("--weight-decay", type=float, help="L2 weight decay (preset default: paper 1e-5, examples 0)")
+    g.add_argument("--seed", type=int, help=f"seed for init, data order and z (default {DEFAULTS.seed})")
+    g = p.add_argument_group("run")
+    g.add_argument("--out", help=f"output directory (default {DEFAULTS.out})")
+    g.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
+    g.add_argument("--max-steps", type=int, help="stop after this many steps in total (resumable later)")
+    g.add_argument("--checkpoint-every", type=int, help=f"steps between resumable checkpoints (default {DEFAULTS.checkpoint_every}; 0: epoch ends only)")
+    g.add_argument("--checkpoint-minutes", type=float, help=f"also checkpoint after this many minutes (default {DEFAULTS.checkpoint_minutes})")
+    g.add_argument("--keep-epochs", type=lambda s: tuple(int(v) for v in s.split(",") if v), help="epochs whose checkpoints are kept, comma-separated (default 1,5)")
+    g.add_argument("--log-every", type=int, help=f"steps between log flushes / NaN checks (default {DEFAULTS.log_every})")
+    g.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
+    g.add_argument("--no-tensorboard", dest="tensorboard", action="store_const", const=False, help="no TensorBoard logs")
+    g = p.add_argument_group("speed")
+    g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
+    g.add_argument("--amp", choices=["auto", "bf16", "none"], help="bf16 autocast; auto = on for CUDA")
+    g.add_argument("--channels-last", dest="channels_last", action="store_const", const=True, help="channels_last memory format (default on CUDA)")
+    g.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False)
+    g.add_argument("--compile", action="store_const", const=True, help="torch.compile G and D")
+    p.add_argument("-v", "--verbose", action="store_true")
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's TrainConfig: stored config when resuming, overridden by the flags given."""
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    base: dict[str, Any] = {}
+    out = Path(given.get("out", DEFAULTS.out))
+    stored = out / "train_config.json"
+    if args.resume and stored.is_file():
+        try:
+            base = json.loads(stored.read_text())
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{stored}: not valid JSON ({exc})") from exc
+        base.pop("out", None)
+    return TrainConfig.from_dict({**base, **given, "out": str(out)})
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from .data import available_datasets, open_dataset
+
+    if args.list_data:
+        print("\n".join(available_datasets()))
+        return 0
+    dist_info = None
+    try:
+        cfg = config_from_args(args)
+        dist_info = init_from_env(cfg.device)
+        dataset = open_dataset(cfg.data, cfg.data_root, image_size=cfg.image_size)
+        images = dataset.uint8_images()
+        trainer = Trainer(cfg, images, dataset.describe(), dist=dist_info, resume=args.resume)
+        result = trainer.run()
+    except TrainingDiverged as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
+    except (ConfigError, RunExistsError, CheckpointError, ValueError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if dist_info is not None:
+            shutdown(dist_info)
+    if trainer.is_main:
+        print(f"trained {result.step} steps ({result.epoch} epochs) at {result.images_per_second:.1f} images/s")
+        print(f"run directory: {result.out}")
+        if result.final_checkpoint:
+            print(f"final checkpoint: {result.final_checkpoint}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,108 @@
+"""Training: resume equivalence, kill-safety, divergence handling, logs and samples."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from interp.checkpoint import load_gan, read_checkpoint
+from interp.config import ConfigError
+from interp.trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
+
+
+def _cfg(out: Path, **kw) -> TrainConfig:
+    base = dict(data="tiny", preset="examples", image_size=32, ngf=8, ndf=8, epochs=2, batch_size=16,
+                out=str(out), progress=False, tensorboard=False, checkpoint_every=4, keep_epochs=(1,), log_every=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _weights(path: Path) -> dict[str, torch.Tensor]:
+    return read_checkpoint(path)[0]
+
+
+@pytest.mark.parametrize("preset", ["examples", "paper"])
+def test_resume_equals_straight_run(tmp_path: Path, tiny_images: np.ndarray, preset: str) -> None:
+    straight = Trainer(_cfg(tmp_path / "a", preset=preset), tiny_images).run()
+    assert straight.step == 12 and straight.final_checkpoint is not None
+
+    first = Trainer(_cfg(tmp_path / "b", preset=preset, max_steps=5), tiny_images).run()
+    assert first.step == 5 and first.final_checkpoint is None
+    resumed = Trainer(_cfg(tmp_path / "b", preset=preset), tiny_images, resume=True).run()
+    assert resumed.step == 12
+
+    a, b = _weights(straight.final_checkpoint), _weights(resumed.final_checkpoint)
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), key
+    # latest (with Adam state) matches too, and the log has each step exactly once
+    la, lb = _weights(tmp_path / "a/checkpoints/latest.safetensors"), _weights(tmp_path / "b/checkpoints/latest.safetensors")
+    assert all(torch.equal(la[k], lb[k]) for k in la)
+    with open(tmp_path / "b/log.csv") as fh:
+        steps = [int(r["step"]) for r in csv.DictReader(fh)]
+    assert steps == list(range(12))
+
+
+def test_run_outputs(tmp_path: Path, tiny_images: np.ndarray) -> None:
+    res = Trainer(_cfg(tmp_path, epochs=2), tiny_images, {"name": "tiny"}).run()
+    files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
+    assert {"log.csv", "train_config.json", "samples/epoch_001.png", "samples/epoch_002.png",
+            "checkpoints/epoch_001.safetensors", "checkpoints/final.safetensors",
+            "checkpoints/latest.safetensors"} <= files
+    assert not any(name.endswith(".tmp") for name in files)
+    meta = load_gan(res.final_checkpoint).meta
+    assert meta["epoch"] == 2 and meta["step"] == 12 and meta["seed"] == 0
+    assert meta["dataset"]["name"] == "tiny" and meta["train"]["lr"] == 2e-4
+    with open(tmp_path / "log.csv") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 12
+    for row in rows:
+        assert 0 < float(row["d_x"]) < 1 and 0 < float(row["d_g_z1"]) < 1 and float(row["loss_d"]) > 0
+
+
+def test_existing_run_needs_resume(tmp_path: Path, tiny_images: np.ndarray) -> None:
+    Trainer(_cfg(tmp_path, max_steps=4), tiny_images).run()
+    with pytest.raises(RunExistsError, match="--resume"):
+        Trainer(_cfg(tmp_path), tiny_images)
+
+
+def test_resume_with_changed_settings_is_refused(tmp_path: Path, tiny_images: np.ndarray) -> None:
+    Trainer(_cfg(tmp_path, max_steps=4), tiny_images).run()
+    with pytest.raises(ConfigError, match="batch_size"):
+        Trainer(_cfg(tmp_path, batch_size=8), tiny_images, resume=True)
+    with pytest.raises(ConfigError, match="images"):
+        Trainer(_cfg(tmp_path), tiny_images[:80], resume=True)
+
+
+class _Poisoned(Trainer):
+    """Corrupts D's weights at step 6, so the losses of step 6 onward are NaN."""
+
+    def _train_step(self, real, z):
+        if self.step == 6:
+            with torch.no_grad():
+                self.D.conv1.conv.weight.fill_(float("nan"))
+        return super()._train_step(real, z)
+
+
+def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path: Path, tiny_images: np.ndarray) -> None:
+    trainer = _Poisoned(_cfg(tmp_path, epochs=3), tiny_images)
+    with pytest.raises(TrainingDiverged, match="non-finite loss at step 6"):
+        trainer.run()
+    tensors, meta = read_checkpoint(tmp_path / "checkpoints/latest.safetensors")
+    # step 6 (epoch end) was the last checkpoint; the one due at step 8 must not be written
+    assert meta["step"] == 6
+    assert all(torch.isfinite(t).all() for t in tensors.values())
+    assert not (tmp_path / "checkpoints/final.safetensors").exists()
+
+
+def test_train_config_validation() -> None:
+    with pytest.raises(ConfigError, match="amp"):
+        TrainConfig(amp="fp8")
+    with pytest.raises(ConfigError, match="epochs"):
+        TrainConfig(epochs=0)
+    assert TrainConfig(preset="paper").batch_size == 128
+    assert TrainConfig(preset="examples").batch_size == 64
