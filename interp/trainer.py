@@ -59,7 +59,7 @@ class RunExistsError(RuntimeError):
 class TrainConfig:
     """Everything that defines a training run (stored as ``train_config.json`` and in checkpoints)."""
 
-    data: str = "shapes"
+    data: str = "rooms"
     data_root: str | None = None
     limit: int | None = None
     preset: str = "examples"
