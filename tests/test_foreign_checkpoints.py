@@ -464,7 +464,7 @@ def test_theano_reference_detects_an_unflipped_kernel(tmp_path: Path, theano_ref
 
 def test_theano_64x64_layout(tmp_path: Path) -> None:
     rng = np.random.default_rng(3)
-    nz, ngf, ndf, nc = 4, 1, 1, 3
+    nz, nc = 4, 3
     g_widths, d_widths = [8, 4, 2, 1], [1, 2, 4, 8]
     gen = [rng.standard_normal((nz, 8 * 16)), np.ones(8 * 16), np.zeros(8 * 16)]
     for a, b in zip(g_widths, g_widths[1:]):

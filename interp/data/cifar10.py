@@ -19,10 +19,10 @@ from typing import Any
 
 import numpy as np
 
+from .arrays import NativeArrayDataset
 from .base import DatasetError, ImageDataset
-from .cache import cached_uint8, file_signature, unpack_archive
+from .cache import file_signature, unpack_archive
 from .folder import FolderDataset, is_archive
-from .imageio import chw_resized
 from .registry import register_dataset
 
 CLASS_NAMES: tuple[str, ...] = (
@@ -88,7 +88,7 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return data.reshape(-1, 3, 32, 32), labels
 
 
-class CIFAR10Pickle(ImageDataset):
+class CIFAR10Pickle(NativeArrayDataset):
     """The official python batches; images held in memory (60,000 x 3 KB = 180 MB at most)."""
 
     name = "cifar10"
@@ -118,28 +118,6 @@ class CIFAR10Pickle(ImageDataset):
                 self.class_names = [n.decode() if isinstance(n, bytes) else str(n) for n in m[b"label_names"]]
         self._identity = {"batches": [file_signature(p) for p in paths], "limit": limit,
                           "image_size": self.image_size}
-        self._u8: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.native)
-
-    def _decode(self, index: int) -> np.ndarray:
-        return chw_resized(self.native[index], self.image_size)
-
-    @property
-    def labels(self) -> dict[str, np.ndarray]:
-        return self._labels
-
-    def cache_identity(self) -> dict[str, Any]:
-        return self._identity
-
-    def uint8_images(self) -> np.ndarray:
-        """uint8 (N, 3, S, S): the arrays themselves at 32, else a memory-mapped resized cache."""
-        if self.image_size == 32:
-            return self.native
-        if self._u8 is None:
-            self._u8 = cached_uint8(self, self.cache_dir)
-        return self._u8
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "root": str(self.root), "split": self.split, "format": "pickle",

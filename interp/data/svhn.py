@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DatasetError, ImageDataset
-from .cache import cached_uint8, file_signature
-from .imageio import chw_resized
+from .arrays import NativeArrayDataset
+from .base import DatasetError
+from .cache import file_signature
 from .registry import register_dataset
 
 
@@ -39,7 +39,7 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_dataset("svhn")
-class SVHN(ImageDataset):
+class SVHN(NativeArrayDataset):
     """SVHN from a .mat file held in memory (train: 73,257 x 3 KB = 225 MB)."""
 
     name = "svhn"
@@ -60,28 +60,6 @@ class SVHN(ImageDataset):
         self._labels = {"class": cls}
         self.class_names = [str(d) for d in range(10)]
         self._identity = {"mat": file_signature(path), "limit": limit, "image_size": self.image_size}
-        self._u8: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.native)
-
-    def _decode(self, index: int) -> np.ndarray:
-        return chw_resized(self.native[index], self.image_size)
-
-    @property
-    def labels(self) -> dict[str, np.ndarray]:
-        return self._labels
-
-    def cache_identity(self) -> dict[str, Any]:
-        return self._identity
-
-    def uint8_images(self) -> np.ndarray:
-        """uint8 (N, 3, S, S): the arrays themselves at 32, else a memory-mapped resized cache."""
-        if self.image_size == self.native.shape[-1] == self.native.shape[-2]:
-            return self.native
-        if self._u8 is None:
-            self._u8 = cached_uint8(self, self.cache_dir)
-        return self._u8
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "root": str(self.path), "split": self.split,
