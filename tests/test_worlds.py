@@ -123,3 +123,35 @@ def test_render_one_rooms_matches_batch():
     b = render("rooms", [41, 42], seed=1)
     np.testing.assert_array_equal(a.images[0], b.images[1])
     assert len(a.boxes) == 1
+
+
+def test_mode_map_2x2_exhaustive():
+    """The sorting-network 2x2 mode equals 'most frequent, ties -> larger id' for every 4-tuple."""
+    from itertools import product
+
+    from interp.worlds._draw import mode_map
+    quads = np.array(list(product(range(4), repeat=4)), np.uint8)  # (256, 4) subpixels
+    cls = quads.reshape(-1, 2, 2)  # one 2x2 supersampled image per tuple
+    want = [max(set(q), key=lambda v: (list(q).count(v), v)) for q in quads.tolist()]
+    np.testing.assert_array_equal(mode_map(cls, 2).reshape(-1), want)
+
+
+def test_windowed_painting_matches_full_masks():
+    """paint_spans / paint_win restricted to bounding windows paint exactly what full masks paint."""
+    from interp.worlds._draw import Canvas, col
+    rng = np.random.default_rng(0)
+    a, b = Canvas(6, 16), Canvas(6, 16)
+    for k in range(20):
+        ya = rng.uniform(-1.5, 1, (6, 1, 32)).astype(np.float32)
+        yb = ya + rng.uniform(-0.2, 1, (6, 1, 32)).astype(np.float32)
+        valid = rng.random((6, 1, 32)) < 0.3
+        valid[rng.random(6) < 0.5] = False  # some images without any span
+        slot = col(rng.integers(1, 40, 6)).astype(np.uint8)
+        a.paint(a.vspan(ya, yb, valid), slot)
+        b.paint_spans(*b.spans(ya, yb, valid), slot)
+        u = rng.uniform(-1, 1, (6, 1, 32)).astype(np.float32)
+        v = rng.uniform(-1, 1, (6, 32, 1)).astype(np.float32)
+        on = rng.random(6) < 0.5
+        a.paint((u * u + v * v < 0.3) & col(on), k)
+        b.paint_win(k, lambda w, u=u, v=v: (w(u) * w(u) + w(v) * w(v) < 0.3), imgs=on, rows=v * v < 0.3, cols=u * u < 0.3)
+    np.testing.assert_array_equal(a.idx, b.idx)

@@ -172,6 +172,27 @@ def _place_wall(r: _U, typ: np.ndarray, lo: np.ndarray, hi: np.ndarray, bed_top:
     return typ, c, w, bot, h
 
 
+def _paint_ellipse(cv: Canvas, slot: int, u: np.ndarray, v: np.ndarray, pv: int) -> None:
+    """Paint ``u ** 2 + v ** pv < 1`` (u a column part (B,1,G), v a row part (B,G,1), pv even)."""
+    a, b = u ** 2, v ** pv
+    cv.paint_win(slot, lambda w: w(a) + w(b) < 1, rows=b < 1, cols=a < 1)
+
+
+def _paint_top(cv: Canvas, slot: int, t: np.ndarray, t_max, dx: np.ndarray, a0, a1, imgs: np.ndarray,
+               t_min=1) -> None:
+    """Paint a horizontal rectangle seen from above/below: rows with inverse depth ``t`` (B,G,1) in
+    (t_min, t_max], columns with a0 * t <= dx < a1 * t (a0, a1, t_max per image (B,), t_min too or
+    a number); images outside ``imgs`` must be empty."""
+    rows = (t > col(t_min)) & (t <= col(t_max))
+    cv.paint_win(slot, lambda w: w(rows) & (w(dx) >= w(col(a0)) * w(t)) & (w(dx) < w(col(a1)) * w(t)),
+                 imgs=imgs, rows=rows)
+
+
+def _paint_box(cv: Canvas, slot: int, cols: np.ndarray, rows: np.ndarray) -> None:
+    """Paint the separable mask ``cols & rows`` (column part (B,1,G) & row part (B,G,1))."""
+    cv.paint_win(slot, lambda w: w(cols) & w(rows), rows=rows, cols=cols)
+
+
 def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     """Render rooms for ``indices`` -> (images (N,S,S,3) uint8, maps (N,S,S) uint8, boxes list of (k,4) int)."""
     indices = np.asarray(indices, dtype=np.int64).reshape(-1)
@@ -189,7 +210,6 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     fl = r(0.28, 0.72)
     vx, vy = r(-0.25, 0.25), r(-0.18, 0.12)
     xl, xr, yf, yc = fl * bw, (1 - fl) * bw, ch * m, (Hr - ch) * m
-    mC = col(m)
     dx, dy = x - col(vx), y - col(vy)  # (B,1,G), (B,G,1)
     il = np.maximum(-dx, 0) / col(xl)
     ir = np.maximum(dx, 0) / col(xr)
@@ -198,36 +218,49 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     iC = np.maximum(-dy, 0) / col(yc)
     vert = np.maximum(iF, iC)
     cv.idx[:] = S["ceiling"]
-    cv.paint(iF > side, S["floor_a"])
-    cv.paint(il > vert, S["wall_left"])
-    cv.paint(ir > vert, S["wall_right"])
-    cv.paint((side <= 1) & (vert <= 1), S["wall_back"])
+    cv.paint_win(S["floor_a"], lambda w: w(iF) > w(side), rows=dy > 0)  # iF > side needs iF > 0
+    cv.paint_win(S["wall_left"], lambda w: w(il) > w(vert), cols=dx < 0)
+    cv.paint_win(S["wall_right"], lambda w: w(ir) > w(vert), cols=dx > 0)
+    _paint_box(cv, S["wall_back"], side <= 1, vert <= 1)
     # unfolded wall coordinates: U (col) and V (full)
     Zw = 1.0 / np.maximum(side, 1.0)
     U = np.where(side <= 1, dx, np.where(dx < 0, -col(xl) - (1 - Zw), col(xr) + (1 - Zw)))
-    V = dy * Zw
     wallmask = cv.idx <= S["wall_right"]
     wallmask &= cv.idx >= S["wall_back"]
-    # wallpaper pattern: 0 plain, 1 stripes, 2 dots, 3 two-tone (wainscot)
+    # wallpaper pattern: 0 plain, 1 stripes, 2 dots, 3 two-tone (wainscot); V = dy * Zw is the
+    # wall height coordinate, only evaluated inside the windows that need it
     wp = r.choice([0.35, 0.3, 0.15, 0.2])
     sp = col(r(0.05, 0.16) * m * 4)
     stripes = frac(U / sp) < col(r(0.25, 0.6))
     dsp = col(r(0.12, 0.3) * m)
-    dots = (frac(U / dsp) - 0.5) ** 2 + (frac(V / dsp) - 0.5) ** 2 < col(r(0.03, 0.1))
-    wain = V > col(yf - r(0.8, 1.1) * m)
-    patm = (stripes & col(wp == 1)) | (dots & col(wp == 2)) | (wain & col(wp == 3))
-    patm &= wallmask
-    np.add(cv.idx, np.uint8(3), out=cv.idx, where=patm)
-    cv.paint(wallmask & (V > col(yf - r(0.06, 0.12) * m)), S["skirting"])
+    dot_r2 = col(r(0.03, 0.1))
+    wain_v = col(yf - r(0.8, 1.1) * m)  # > 0, and V > v > 0 implies dy > v (Zw <= 1)
+    patterns = (
+        (1, None, lambda w: w(stripes)),
+        (2, None, lambda w: (frac(w(U) / w(dsp)) - 0.5) ** 2 + (frac(w(dy) * w(Zw) / w(dsp)) - 0.5) ** 2 < w(dot_r2)),
+        (3, dy > wain_v, lambda w: w(dy) * w(Zw) > w(wain_v)),
+    )
+    for k, rows, pattern in patterns:
+        w = cv.window(wp == k, rows=rows)
+        if w is not None:
+            sub = cv.region(w)
+            np.add(sub, np.uint8(3), out=sub, where=pattern(w) & w(wallmask))  # wall_* -> wpat_*
+            cv.store(w, sub)
+    skirt_v = col(yf - r(0.06, 0.12) * m)
+    cv.paint_win(S["skirting"], lambda w: w(wallmask) & (w(dy) * w(Zw) > w(skirt_v)), rows=dy > skirt_v)
 
     # ---------------- floor -----------------
     floor_wood = r() < 0.65
-    Xf = dx * (col(yf) / np.maximum(dy, 1e-3))  # lateral world X on the floor plane
     kb = col(1.0 / (r(0.12, 0.22) * m))
-    fb = Xf * kb
-    isf = (cv.idx == S["floor_a"]) & col(floor_wood)
-    cv.paint(isf & (frac(fb * 0.5) >= 0.5), S["floor_b"])
-    cv.paint(isf & (frac(fb) < 0.08), S["floor_gap"])
+    w = cv.window(floor_wood, rows=dy > 0)  # floor pixels have dy > 0
+    if w is not None:
+        Xf = w(dx) * (w(col(yf)) / np.maximum(w(dy), 1e-3))  # lateral world X on the floor plane
+        fb = Xf * w(kb)
+        sub = cv.region(w)
+        isf = sub == S["floor_a"]
+        np.copyto(sub, np.uint8(S["floor_b"]), where=isf & (frac(fb * 0.5) >= 0.5))
+        np.copyto(sub, np.uint8(S["floor_gap"]), where=isf & (frac(fb) < 0.08))
+        cv.store(w, sub)
 
     # ---------------- bed (needed early for placements) -----------------
     has_bed = r() < 0.8
@@ -279,7 +312,7 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     city = r() < 0.25
     wall_u0 = {"back": -xl, "left": -xl, "right": xr}
     wall_sg = {"back": 1.0, "left": -1.0, "right": 1.0}
-    win_masks = []
+    win_spans = []  # (is_window (B,), (lo, n) row ranges of the whole object)
     izw = np.maximum(side, 1.0)  # 1 / depth of the wall seen in each column (col)
     vy_ = col(vy)
 
@@ -300,7 +333,7 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
                        r(0.03, 0.08)) * m
         # every wall object is a union of per-column row intervals: y = vy + V * izw
         ucond = (U >= col(u0)) & (U < col(u1))
-        outer = cv.vspan(Yv(v0), Yv(v1), ucond)
+        outer = cv.spans(Yv(v0), Yv(v1), ucond)
         # curtains (windows only) hang on both sides, drawn after the window
         ucur = np.where(ty == WINDOW, 1.0, 0.0) * (r() < 0.5)
         cw_in, cw_out = r(0.0, 0.2) * m * ucur, r(0.15, 0.35) * m * ucur
@@ -310,9 +343,9 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
         iv0, iv1 = v0 + ft, np.where(fdoor, v1, v1 - ft)
         inner_u = (U >= col(iu0)) & (U < col(iu1))
         yi0, yi1 = Yv(iv0), Yv(iv1)
-        inner = cv.vspan(yi0, yi1, inner_u)
-        cv.paint(outer, col(_FRAME[ty]).astype(np.uint8))
-        cv.paint(inner, col(_INNER[ty]).astype(np.uint8))
+        fr = col(_FRAME[ty]).astype(np.uint8)
+        cv.paint_spans(*outer, fr)
+        cv.paint_spans(*cv.spans(yi0, yi1, inner_u), col(_INNER[ty]).astype(np.uint8))
         # bars: window mullions / door panel line
         nv = np.where(ty == WINDOW, r.choice([0.25, 0.5, 0.25]), 0)
         mw = np.where((ty == WINDOW) | fdoor, r(0.025, 0.05) * m, 0.0)
@@ -323,9 +356,8 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
         vbar = inner_u & ((np.abs(U - col(um1)) < col(mw)) | (np.abs(U - col(um2)) < col(mw)))
         hb_on = np.where(ty == WINDOW, r() < 0.55, fdoor)
         vm = np.where(hb_on, np.where(fdoor, v0 + (v1 - v0) * 0.45, v0 + (v1 - v0) * r(0.3, 0.5)), 99.0)
-        fr = col(_FRAME[ty]).astype(np.uint8)
-        cv.paint(cv.vspan(yi0, yi1, vbar), fr)
-        cv.paint(cv.vspan(Yv(vm - mw), Yv(vm + mw), inner_u), fr)
+        cv.paint_spans(*cv.spans(yi0, yi1, vbar), fr)
+        cv.paint_spans(*cv.spans(Yv(vm - mw), Yv(vm + mw), inner_u), fr)
         # blobs: picture content / door knob (an ellipse in wall coordinates)
         kx = np.where(fdoor, np.where(sg * (r() - 0.5) > 0, u0 + 0.15 * (u1 - u0), u1 - 0.15 * (u1 - u0)),
                       u0 + (u1 - u0) * r(0.3, 0.7))
@@ -335,38 +367,42 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
         du = (U - col(kx)) / col(krx)
         half = col(kry) * np.sqrt(np.maximum(1 - du * du, 0))
         ky_ = col(ky)
-        blob = cv.vspan(np.maximum(vy_ + (ky_ - half) * izw, yi0), np.minimum(vy_ + (ky_ + half) * izw, yi1),
+        blob = cv.spans(np.maximum(vy_ + (ky_ - half) * izw, yi0), np.minimum(vy_ + (ky_ + half) * izw, yi1),
                         inner_u & (np.abs(du) < 1))
-        cv.paint(blob, col(_BLOB[ty]).astype(np.uint8))
+        cv.paint_spans(*blob, col(_BLOB[ty]).astype(np.uint8))
         # highlight streak: mirrors and tv, |(U - hc) + 0.7 (V - vc)| < hw
         hw_ = np.where((ty == MIRROR) | (ty == TV), (u1 - u0) * r(0.08, 0.2), 0.0)
         hc = u0 + (u1 - u0) * r(0.2, 0.6)
         vc = col((v0 + v1) / 2)
         va = vc + (col(hc) - U - col(hw_)) / 0.7
         vb = vc + (col(hc) - U + col(hw_)) / 0.7
-        hi = cv.vspan(np.maximum(vy_ + va * izw, yi0), np.minimum(vy_ + vb * izw, yi1), inner_u & col(hw_ > 0))
-        cv.paint(hi, col(_HI[ty]).astype(np.uint8))
+        hi = cv.spans(np.maximum(vy_ + va * izw, yi0), np.minimum(vy_ + vb * izw, yi1), inner_u & col(hw_ > 0))
+        cv.paint_spans(*hi, col(_HI[ty]).astype(np.uint8))
         U0, U1 = col(u0), col(u1)
         curu = ((U >= U0 - col(cw_out)) & (U < U0 + col(cw_in))) | ((U >= U1 - col(cw_in)) & (U < U1 + col(cw_out)))
         yc0, yc1 = Yv(v0 - 0.15 * m), Yv(np.minimum(ibot, yf))
-        win_masks.append((ty == WINDOW, outer))
-        cv.paint(cv.vspan(yc0, yc1, curu), S["curtain"])
+        win_spans.append((ty == WINDOW, outer))
+        cv.paint_spans(*cv.spans(yc0, yc1, curu), S["curtain"])
         fold = curu & (frac((U - U0) / col(0.07 * m)) < 0.35)
-        cv.paint(cv.vspan(yc0, yc1, fold), S["curtain_fold"])
+        cv.paint_spans(*cv.spans(yc0, yc1, fold), S["curtain_fold"])
 
     # ---------------- view through the windows -----------------
     glass = cv.idx == S["sky"]
     ph = r(0, 6.3, )
-    cl = (np.sin(x * col(r(5, 11)) + col(ph)) + np.sin(x * col(r(13, 23)) + col(r(0, 6.3))) * 0.5)
-    cl = cl + (np.sin(y * col(r(6, 14)) + col(r(0, 6.3))) * 1.2)
-    clouds = cl > col(np.where(night, 1.9, r(0.6, 1.6)))
-    cv.paint(glass & clouds, S["cloud"])
+    cl_x = (np.sin(x * col(r(5, 11)) + col(ph)) + np.sin(x * col(r(13, 23)) + col(r(0, 6.3))) * 0.5)
+    cl_y = np.sin(y * col(r(6, 14)) + col(r(0, 6.3))) * 1.2
+    cl_t = col(np.where(night, 1.9, r(0.6, 1.6)))
     hz = r(-0.2, 0.45)
     bumps = np.sin(x * col(r(15, 40)) + col(r(0, 6.3))) * col(r(0.02, 0.08)) + np.sin(x * col(r(4, 9))) * 0.06
     steps = frac(np.floor((x + col(r(0, 1))) * col(r(6, 14))) * 7.31) * col(r(0.15, 0.4))
     skyline = col(hz) + np.where(col(city), -steps, bumps)
     has_tree = r() < 0.6
-    cv.paint(glass & (y > skyline) & col(has_tree), S["tree"])
+    w = cv.window(rows=glass.any(2, keepdims=True), cols=glass.any(1, keepdims=True))
+    if w is not None:
+        sub, g_ = cv.region(w), w(glass)
+        np.copyto(sub, np.uint8(S["cloud"]), where=g_ & (w(cl_x) + w(cl_y) > w(cl_t)))
+        np.copyto(sub, np.uint8(S["tree"]), where=g_ & (w(y) > w(skyline)) & w(col(has_tree)))
+        cv.store(w, sub)
 
     # ---------------- bed -----------------
     Zf = 1 - blen * m
@@ -374,13 +410,12 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     X0 = np.where(has_bed, X0, 9.0)
     X1 = np.where(has_bed, X1, 9.0)
     Ys = yf - btop * m
-    # headboard (frontal, on the back wall)
+    # headboard (frontal, on the back wall): a rectangle, optionally with a rounded top
     hx0, hx1 = X0 - 0.04 * m, X1 + 0.04 * m
-    hb_rect = (dx >= col(hx0)) & (dx < col(hx1)) & (dy >= col(yf - hbh * m)) & (dy < col(yf))
+    _paint_box(cv, S["headboard"], (dx >= col(hx0)) & (dx < col(hx1)), (dy >= col(yf - hbh * m)) & (dy < col(yf)))
     rounded = r() < 0.4
-    hbr = ((dx - col((hx0 + hx1) / 2)) / col((hx1 - hx0) / 2)) ** 2 + \
-        ((dy - col(yf - hbh * m)) / col(np.where(rounded, 0.25 * m, 1e-6))) ** 2 < 1
-    cv.paint(hb_rect | hbr, S["headboard"])
+    _paint_ellipse(cv, S["headboard"], (dx - col((hx0 + hx1) / 2)) / col((hx1 - hx0) / 2),
+                   (dy - col(yf - hbh * m)) / col(np.where(rounded, 0.25 * m, 1e-6)), 2)
     # nightstands (behind the bed in paint order: they are beside it)
     nsh, nsw, nsd = r(0.5, 0.65), r(0.4, 0.6), 0.4
     for k, sgn in enumerate((-1, 1)):
@@ -392,13 +427,12 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
         a1 = np.where(has, a1, 9.0)
         zn = 1 - nsd * m
         yt = yf - nsh * m
-        front = (dx * col(zn) >= col(a0)) & (dx * col(zn) < col(a1)) & (dy * col(zn) >= col(yt)) & (dy * col(zn) < col(yf))
-        t = dy / col(yt)  # inverse depth on the top plane (row)
-        top = (t > 1) & (t <= col(1 / zn)) & (dx >= col(a0) * t) & (dx < col(a1) * t)
-        cv.paint(top, S["furn_top"])
-        cv.paint(front, S["furn_front"])
-        line = front & (np.abs(dy * col(zn) - col(yt + 0.45 * (yf - yt))) < col(0.015 * m))
-        cv.paint(line, S["furn_line"])
+        front_c = (dx * col(zn) >= col(a0)) & (dx * col(zn) < col(a1))
+        front_r = (dy * col(zn) >= col(yt)) & (dy * col(zn) < col(yf))
+        _paint_top(cv, S["furn_top"], dy / col(yt), 1 / zn, dx, a0, a1, has)
+        _paint_box(cv, S["furn_front"], front_c, front_r)
+        line_r = np.abs(dy * col(zn) - col(yt + 0.45 * (yf - yt))) < col(0.015 * m)
+        _paint_box(cv, S["furn_line"], front_c, front_r & line_r)
         # lamp
         hl = has & (r() < 0.7)
         lz = 1 - 0.2 * m
@@ -408,24 +442,31 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
         sy1 = (yt - lb_h) / lz
         sy0 = (yt - lb_h - ls_h) / lz
         lc = np.where(hl, lc, 9.0)
-        base = (np.abs(dx - col(lc)) < col(0.025 * m / lz)) & (dy >= col(sy1)) & (dy < col(yt / lz))
+        ldx = np.abs(dx - col(lc))
+        _paint_box(cv, S["lamp_base"], ldx < col(0.025 * m / lz), (dy >= col(sy1)) & (dy < col(yt / lz)))
         fy = (dy - col(sy0)) / col(sy1 - sy0)
-        shade = (np.abs(dx - col(lc)) < col(ls_w / lz) * (0.65 + 0.35 * fy)) & (fy >= 0) & (fy < 1)
-        cv.paint(base, S["lamp_base"])
-        cv.paint(shade, S["lamp_shade"])
-    # mattress top
-    t = dy / col(Ys)
-    top = (t > 1) & (t <= col(1 / Zf)) & (dx >= col(X0) * t) & (dx < col(X1) * t)
-    cv.paint(top, S["blanket"])
-    Xb = dx / np.maximum(t, 1e-3)  # world X on the top plane
+        fy_r = (fy >= 0) & (fy < 1)
+        w = cv.window(hl, rows=fy_r)
+        if w is not None:
+            cv.paint_in(w, (w(ldx) < w(col(ls_w / lz)) * (0.65 + 0.35 * w(fy))) & w(fy_r), S["lamp_shade"])
+    # mattress top, with its pattern and the folded-back sheet
+    t = dy / col(Ys)  # inverse depth on the top plane (row)
+    top_r = (t > 1) & (t <= col(1 / Zf))
     bp = r.choice([0.3, 0.25, 0.2, 0.25])  # plain, stripes along, stripes across, checks
     sw = col(r(0.08, 0.25) * m)
-    sa = frac(Xb / sw) < 0.5
-    sc = frac(1 / np.maximum(t, 1e-3) / (sw * 1.3)) < 0.5
-    pat = (sa & col((bp == 1) | (bp == 3))) ^ (sc & col((bp == 2) | (bp == 3)))
-    cv.paint(top & pat, S["blanket_pat"])
+    sc = frac(1 / np.maximum(t, 1e-3) / (sw * 1.3)) < 0.5  # stripes across (row)
     sheet_d = r(0.45, 0.75)
-    cv.paint(top & (t < col(1 / (1 - sheet_d * m))), S["sheet"])
+    w = cv.window(has_bed, rows=top_r)
+    if w is not None:
+        tw, dxw = w(t), w(dx)
+        top = w(top_r) & (dxw >= w(col(X0)) * tw) & (dxw < w(col(X1)) * tw)
+        sub = cv.region(w)
+        np.copyto(sub, np.uint8(S["blanket"]), where=top)
+        sa = frac(dxw / np.maximum(tw, 1e-3) / w(sw)) < 0.5  # stripes along: world X on the top plane
+        pat = (sa & w(col((bp == 1) | (bp == 3)))) ^ (w(sc) & w(col((bp == 2) | (bp == 3))))
+        np.copyto(sub, np.uint8(S["blanket_pat"]), where=top & pat)
+        np.copyto(sub, np.uint8(S["sheet"]), where=top & (tw < w(col(1 / (1 - sheet_d * m)))))
+        cv.store(w, sub)
     # pillows
     npil = np.where(bwid > 1.3, 2, 1)
     pz = 1 - 0.25 * m
@@ -435,19 +476,26 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     for k in range(2):
         pc = np.where(npil == 2, X0 + (X1 - X0) * (0.26 + 0.48 * k), (X0 + X1) / 2) / pz
         pc = np.where((npil == 1) & (k == 1), 9.0, pc)
-        cv.paint(((dx - col(pc)) / col(prx)) ** 2 + ((dy - col(py)) / col(pry)) ** 8 < 1, S["pillow"])
+        _paint_ellipse(cv, S["pillow"], (dx - col(pc)) / col(prx), (dy - col(py)) / col(pry), 8)
     # side face (only the one facing the optical axis is visible)
     Xs = np.where(X0 > 0, X0, np.where(X1 < 0, X1, np.nan))
     Xs = np.where(has_bed, Xs, np.nan)
-    ts = dx / col(Xs)
-    sidef = (ts > 1) & (ts <= col(1 / Zf)) & (dy >= col(Ys) * ts) & (dy < col(yf) * ts)
-    cv.paint(sidef, S["bed_side2"])
-    cv.paint(sidef & (dy >= col(Ys + 0.7 * (yf - Ys)) * ts), S["bed_frame"])
+    ts = dx / col(Xs)  # inverse depth on the side plane (column)
+    ts_c = (ts > 1) & (ts <= col(1 / Zf))
+    w = cv.window(cols=ts_c)
+    if w is not None:
+        tw, dyw = w(ts), w(dy)
+        sidef = w(ts_c) & (dyw >= w(col(Ys)) * tw) & (dyw < w(col(yf)) * tw)
+        sub = cv.region(w)
+        np.copyto(sub, np.uint8(S["bed_side2"]), where=sidef)
+        np.copyto(sub, np.uint8(S["bed_frame"]), where=sidef & (dyw >= w(col(Ys + 0.7 * (yf - Ys))) * tw))
+        cv.store(w, sub)
     # front face
     zc = col(Zf)
-    front = (dx * zc >= col(X0)) & (dx * zc < col(X1)) & (dy * zc >= col(Ys)) & (dy * zc < col(yf))
-    cv.paint(front, S["bed_side"])
-    cv.paint(front & (dy * zc >= col(Ys + 0.7 * (yf - Ys))), S["bed_frame"])
+    front_c = (dx * zc >= col(X0)) & (dx * zc < col(X1))
+    front_r = (dy * zc >= col(Ys)) & (dy * zc < col(yf))
+    _paint_box(cv, S["bed_side"], front_c, front_r)
+    _paint_box(cv, S["bed_frame"], front_c, front_r & (dy * zc >= col(Ys + 0.7 * (yf - Ys))))
 
     # ---------------- wardrobe / dresser on a side wall -----------------
     tall = r() < 0.55
@@ -461,20 +509,24 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     wallx = np.where(ward_left, -xl, xr)
     face = wallx + np.where(ward_left, wd, -wd) * m
     face = np.where(has_ward, face, np.nan)
-    tf = dx / col(face)
+    tf = dx / col(face)  # inverse depth on the front plane (column)
     wy0 = yf - wh_ * m
-    wface = (tf > col(1 / zb)) & (tf <= col(1 / za)) & (dy >= col(wy0) * tf) & (dy < col(yf) * tf)
-    cv.paint(wface, S["furn_front"])
+    tf_c = (tf > col(1 / zb)) & (tf <= col(1 / za))
     zline = (np.abs(1 / tf - col((za + zb) / 2)) < col(0.01 * m)) & col(tall)
-    hline = (np.abs(frac((dy / tf - col(wy0)) / col((yf - wy0) / 3)) - 0.5) > 0.47) & col(~tall)
-    cv.paint(wface & (zline | hline), S["furn_line"])
+    w = cv.window(cols=tf_c)
+    if w is not None:
+        tw, dyw = w(tf), w(dy)
+        wface = w(tf_c) & (dyw >= w(col(wy0)) * tw) & (dyw < w(col(yf)) * tw)
+        sub = cv.region(w)
+        np.copyto(sub, np.uint8(S["furn_front"]), where=wface)
+        hline = (np.abs(frac((dyw / tw - w(col(wy0))) / w(col((yf - wy0) / 3))) - 0.5) > 0.47) & w(col(~tall))
+        np.copyto(sub, np.uint8(S["furn_line"]), where=wface & (w(zline) | hline))
+        cv.store(w, sub)
     nx0 = np.minimum(wallx, face) / za
     nx1 = np.maximum(wallx, face) / za
-    near = (dx >= col(nx0)) & (dx < col(nx1)) & (dy >= col(wy0 / za)) & (dy < col(yf / za))
-    cv.paint(near, S["furn_side"])
+    _paint_box(cv, S["furn_side"], (dx >= col(nx0)) & (dx < col(nx1)), (dy >= col(wy0 / za)) & (dy < col(yf / za)))
     ttop = dy / col(np.where(wy0 > 0.01, wy0, np.nan))
-    wtop = (ttop > col(1 / zb)) & (ttop <= col(1 / za)) & (dx >= col(nx0 * za) * ttop) & (dx < col(nx1 * za) * ttop)
-    cv.paint(wtop, S["furn_top"])
+    _paint_top(cv, S["furn_top"], ttop, 1 / za, dx, nx0 * za, nx1 * za, has_ward, t_min=1 / zb)
 
     # ---------------- shading and output -----------------
     pal = _palette(r, b, floor_wood, night, city)
@@ -488,21 +540,28 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
     img, maps = finish(cv, pal, shade, LUT, nsel, 0.012, alt=(S["sky"], S["tree"], view))
 
     # ---------------- window boxes -----------------
-    boxes = [[] for _ in range(b)]
-    s, f = size, ss
-    winmap = maps == 3
-    for is_win, outer in win_masks:
-        if not is_win.any():
+    return img, maps, _window_boxes(cv, win_spans, maps == 3)
+
+
+def _window_boxes(cv: Canvas, win_spans, winmap: np.ndarray) -> list[np.ndarray]:
+    """Tight (x0, y0, x1, y1) boxes (x1/y1 exclusive) of the output pixels of each window object
+    (any of its subpixels inside the object) that are classed as window in ``winmap`` (B, S, S)."""
+    f = cv.ss
+    boxes = [[] for _ in range(cv.b)]
+    for is_win, (lo, n) in win_spans:
+        w = cv.span_window(lo, np.where(col(is_win), n, 0).astype(n.dtype), align=f)
+        if w is None:
             continue
-        o = np.broadcast_to(outer, cv.idx.shape)
-        od = np.zeros((b, s, s), bool)
+        o = cv.span_mask(w, lo, n)
+        od = np.zeros((o.shape[0], o.shape[1] // f, o.shape[2] // f), bool)
         for i in range(f):
             for j in range(f):
                 od |= o[:, i::f, j::f]
-        vis_ = od & winmap & is_win[:, None, None]
+        r0, c0 = w.rs.start // f, w.cs.start // f
+        vis_ = od & winmap[w.sel, r0:w.rs.stop // f, c0:w.cs.stop // f]
         rows, cols = vis_.any(2), vis_.any(1)
-        for n in np.nonzero(rows.any(1))[0]:
-            ry, cx_ = np.nonzero(rows[n])[0], np.nonzero(cols[n])[0]
-            boxes[n].append((cx_[0], ry[0], cx_[-1] + 1, ry[-1] + 1))
-    boxes = [np.array(bx, dtype=np.int64).reshape(-1, 4) for bx in boxes]
-    return img, maps, boxes
+        imgs = np.arange(cv.b)[w.sel]
+        for k in np.nonzero(rows.any(1))[0]:
+            ry, cx_ = np.nonzero(rows[k])[0], np.nonzero(cols[k])[0]
+            boxes[imgs[k]].append((cx_[0] + c0, ry[0] + r0, cx_[-1] + 1 + c0, ry[-1] + 1 + r0))
+    return [np.array(bx, dtype=np.int64).reshape(-1, 4) for bx in boxes]
