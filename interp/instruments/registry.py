@@ -1,0 +1,205 @@
+"""Train-or-load the measuring instruments, cached by a hash of their full training config.
+
+    seg = get_instrument("room_segmenter")          # RoomSegmenter, eval mode
+    att = get_instrument("face_attributes", quick=True)
+
+The file is ``<cache_dir>/instruments/<name>-<config hash>.safetensors`` (+ ``.json``), written by
+:func:`interp.instruments_io.save_instrument`; its config holds the training config, the held-out
+metrics measured right after training (``"metrics"``) and the training time. Without ``cache_dir`` the
+data cache is used (``$INTERP_CACHE_DIR`` or ``~/.cache/interp``). Instruments train on the world's
+``train`` split (world seed 0) and are measured on its ``test`` split; the FD floor uses ``val``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..data import open_dataset
+from ..data.base import to_float_image
+from ..data.cache import resolve_cache_dir
+from ..instruments_io import load_instrument, save_instrument
+from .face_attributes import FaceAttributeNet, evaluate_attributes, train_attribute_classifier
+from .frechet import extract_features, frechet_distance
+from .segmenter import RoomSegmenter, _gaussian_blur, evaluate_segmenter, train_segmenter
+
+NAMES: tuple[str, ...] = ("room_segmenter", "face_attributes")
+CONFIG_VERSION = 2
+WORLD_SEED = 0  # the world seed the DCGANs train on
+
+_CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
+    "room_segmenter": {
+        "full": {"data": {"world": "rooms", "n_train": 6000, "n_test": 1000, "image_size": 64},
+                 "model": {"n_classes": 11, "widths": [16, 32, 64]},
+                 "train": {"steps": 2500, "batch_size": 32, "lr": 4e-3, "crop": 32, "frac_half_res": 0.25,
+                           "augment_p": 0.5, "weight_power": 0.5}},
+        "quick": {"data": {"world": "rooms", "n_train": 1000, "n_test": 200, "image_size": 64},
+                  "model": {"n_classes": 11, "widths": [8, 16, 32]},
+                  "train": {"steps": 400, "batch_size": 32, "lr": 8e-3, "crop": 32, "frac_half_res": 0.1,
+                            "augment_p": 0.2, "weight_power": 0.5}},
+    },
+    "face_attributes": {
+        "full": {"data": {"world": "faces", "n_train": 6000, "n_test": 1000, "image_size": 64},
+                 "model": {"attribute_names": ["male", "smiling", "eyeglasses"], "yaw": True,
+                           "widths": [32, 64, 96, 128]},
+                 "train": {"steps": 1500, "batch_size": 64, "lr": 4e-3, "yaw_weight": 4.0, "frac_half_res": 0.2,
+                           "augment_p": 0.5}},
+        "quick": {"data": {"world": "faces", "n_train": 1000, "n_test": 200, "image_size": 64},
+                  "model": {"attribute_names": ["male", "smiling", "eyeglasses"], "yaw": True,
+                            "widths": [16, 32, 48, 64]},
+                  "train": {"steps": 400, "batch_size": 32, "lr": 6e-3, "yaw_weight": 4.0, "frac_half_res": 0.2,
+                            "augment_p": 0.2}},
+    },
+}
+
+
+def instrument_config(name: str, *, quick: bool = False, seed: int = 0) -> dict[str, Any]:
+    """The full (JSON-able) training config of instrument ``name``; its hash names the cache file."""
+    if name not in _CONFIGS:
+        raise KeyError(f"unknown instrument {name!r}; choose from {list(NAMES)}")
+    cfg = copy.deepcopy(_CONFIGS[name]["quick" if quick else "full"])
+    cfg["data"]["world_seed"] = WORLD_SEED
+    return {"kind": name, "version": CONFIG_VERSION, "quick": bool(quick), "seed": int(seed), **cfg}
+
+
+def config_hash(config: dict[str, Any]) -> str:
+    """12 hex digits of sha256 over the canonical JSON of ``config``."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def instrument_file(name: str, config: dict[str, Any], cache_dir: str | os.PathLike | None = None) -> Path:
+    """``<cache_dir>/instruments/<name>-<config hash>.safetensors``."""
+    return resolve_cache_dir(cache_dir) / "instruments" / f"{name}-{config_hash(config)}.safetensors"
+
+
+def build_model(name: str, model_config: dict[str, Any]) -> nn.Module:
+    """An untrained instrument net from its ``config["model"]`` kwargs."""
+    if name == "room_segmenter":
+        return RoomSegmenter(**model_config)
+    if name == "face_attributes":
+        return FaceAttributeNet(**model_config)
+    raise KeyError(f"unknown instrument {name!r}; choose from {list(NAMES)}")
+
+
+def _dataset(config: dict[str, Any], split: str, n: int, size: int, cache_dir: str | os.PathLike | None):
+    d = config["data"]
+    return open_dataset(d["world"], n=n, image_size=size, split=split, seed=d["world_seed"], cache_dir=cache_dir)
+
+
+def train_instrument(name: str, config: dict[str, Any], *, cache_dir: str | os.PathLike | None = None,
+                     progress: bool = True) -> nn.Module:
+    """Train instrument ``name`` as described by ``config`` (see :func:`instrument_config`); eval mode."""
+    d, t = config["data"], config["train"]
+    ds = _dataset(config, "train", d["n_train"], d["image_size"], cache_dir)
+    images = np.asarray(ds.uint8_images())
+    if name == "room_segmenter":
+        return train_segmenter(images, np.asarray(ds.maps()), **config["model"], **t, seed=config["seed"],
+                               progress=progress)
+    if name == "face_attributes":
+        m = config["model"]
+        attrs = np.asarray(ds.labels["attributes"])
+        cols = [list(ds.attribute_names).index(a) for a in m["attribute_names"]]
+        yaw = attrs[:, list(ds.attribute_names).index("yaw")] if m["yaw"] else None
+        return train_attribute_classifier(images, attrs[:, cols], m["attribute_names"], yaw, widths=m["widths"], **t,
+                                          seed=config["seed"], progress=progress)
+    raise KeyError(f"unknown instrument {name!r}; choose from {list(NAMES)}")
+
+
+def fd_diagnostics(model: nn.Module, real_a: np.ndarray, real_b: np.ndarray, seed: int = 0) -> dict[str, float]:
+    """FD of real_a (uint8 (N, 3, S, S)) against: a disjoint real set real_b (the floor), real_b blurred
+    (gaussian sigma 1 px), real_b + gaussian noise (std 0.1), and pure N(0, 0.5²) noise images."""
+    gen = torch.Generator().manual_seed(seed)
+    xb = to_float_image(torch.from_numpy(np.array(real_b)))
+    variants = {
+        "real_vs_real": xb,
+        "real_vs_blurred": _gaussian_blur(xb, torch.ones(len(xb))),
+        "real_vs_noised": (xb + 0.1 * torch.randn(xb.shape, generator=gen)).clamp(-1, 1),
+        "real_vs_noise": (0.5 * torch.randn(xb.shape, generator=gen)).clamp(-1, 1),
+    }
+    fa = extract_features(model, real_a)
+    return {k: frechet_distance(extract_features(model, v), fa) for k, v in variants.items()}
+
+
+def evaluate_instrument(name: str, model: nn.Module, config: dict[str, Any], *,
+                        cache_dir: str | os.PathLike | None = None, n_test: int | None = None) -> dict[str, Any]:
+    """Held-out metrics on the world's ``test`` split at 64 and 32 px, plus FD diagnostics (test vs val)."""
+    d = config["data"]
+    n = int(n_test or d["n_test"])
+    out: dict[str, Any] = {}
+    for size in (d["image_size"], d["image_size"] // 2):
+        ds = _dataset(config, "test", n, size, cache_dir)
+        images = np.asarray(ds.uint8_images())
+        if name == "room_segmenter":
+            out[f"{size}px"] = evaluate_segmenter(model, images, np.asarray(ds.maps()), ds.class_names)
+        else:
+            attrs = np.asarray(ds.labels["attributes"])
+            names = list(ds.attribute_names)
+            cols = [names.index(a) for a in model.attribute_names]
+            yaw = attrs[:, names.index("yaw")] if model.has_yaw else None
+            out[f"{size}px"] = evaluate_attributes(model, images, attrs[:, cols], yaw)
+    real_a = _dataset(config, "test", n, d["image_size"], cache_dir).uint8_images()
+    real_b = _dataset(config, "val", n, d["image_size"], cache_dir).uint8_images()
+    out["fd"] = fd_diagnostics(model, np.asarray(real_a), np.asarray(real_b))
+    out["fd"]["n_images"] = n
+    return out
+
+
+def headline(name: str, metrics: dict[str, Any]) -> dict[str, float]:
+    """The few numbers worth printing: window/bed IoU or attribute accuracies + yaw MAE per image size,
+    and the FD diagnostics (floor = real_vs_real)."""
+    keys: dict[str, Any] = {}
+    for size in sorted((k for k in metrics if k.endswith("px")), key=lambda k: -int(k[:-2])):
+        m = metrics[size]
+        if name == "room_segmenter":
+            keys.update({f"window_iou_{size}": m["iou"]["window"], f"bed_iou_{size}": m["iou"]["bed"],
+                         f"mean_iou_{size}": m["mean_iou"]})
+        else:
+            keys.update({f"{a}_acc_{size}": v for a, v in m["accuracy"].items()})
+            if "yaw_mae" in m:
+                keys[f"yaw_mae_{size}"] = m["yaw_mae"]
+    keys.update({f"fd_{k}": v for k, v in metrics.get("fd", {}).items() if k != "n_images"})
+    return {k: (round(v, 4) if isinstance(v, float) and not math.isnan(v) else v) for k, v in keys.items()}
+
+
+def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, quick: bool = False, seed: int = 0,
+                   progress: bool = True) -> nn.Module:
+    """Instrument ``name`` ("room_segmenter" | "face_attributes") in eval mode: loaded from the cache if
+    present, else trained, measured on held-out renders and stored (weights, config, metrics)."""
+    config = instrument_config(name, quick=quick, seed=seed)
+    path = instrument_file(name, config, cache_dir)
+    if path.is_file():
+        state, stored = load_instrument(path)
+        model = build_model(name, stored["model"])
+        model.load_state_dict(state)
+        return model.eval()
+    t0 = time.time()
+    model = train_instrument(name, config, cache_dir=cache_dir, progress=progress)
+    train_seconds = time.time() - t0
+    metrics = evaluate_instrument(name, model, config, cache_dir=cache_dir)
+    save_instrument(path, model, {**config, "metrics": metrics, "train_seconds": round(train_seconds, 1),
+                                  "torch_threads": torch.get_num_threads()})
+    return model.eval()
+
+
+def stored_metrics(name: str, *, cache_dir: str | os.PathLike | None = None, quick: bool = False,
+                   seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """The config + metrics stored with a trained instrument (trains it first if needed)."""
+    config = instrument_config(name, quick=quick, seed=seed)
+    path = instrument_file(name, config, cache_dir)
+    if not path.is_file():
+        get_instrument(name, cache_dir=cache_dir, quick=quick, seed=seed, progress=progress)
+    return {**load_instrument(path)[1], "path": str(path)}
+
+
+__all__ = ["NAMES", "instrument_config", "config_hash", "instrument_file", "build_model", "train_instrument",
+           "evaluate_instrument", "fd_diagnostics", "headline", "get_instrument", "stored_metrics"]

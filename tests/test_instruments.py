@@ -1,0 +1,200 @@
+"""Measuring instruments: segmenter, face attribute net, Fréchet distance, train-or-load registry.
+
+The quick instruments are trained once per module (into a tmp cache) and shared by the tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from interp.data import open_dataset
+from interp.data.base import to_float_image
+from interp.instruments import (
+    FaceAttributeNet,
+    RoomSegmenter,
+    class_fractions,
+    fd_between,
+    fd_with_floor,
+    frechet_distance,
+    get_instrument,
+    predict_attributes,
+    segment,
+    stored_metrics,
+    train_attribute_classifier,
+    window_boxes,
+)
+from interp.instruments import registry
+from interp.instruments_io import load_instrument, save_instrument
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """A tmp INTERP_CACHE_DIR for the whole module (renders + instruments)."""
+    path = tmp_path_factory.mktemp("instrument-cache")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # small convs on a shared 2-core box: 1 thread is several times faster
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_CACHE_DIR", str(path))
+        yield path
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def seg(cache) -> RoomSegmenter:
+    return get_instrument("room_segmenter", quick=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def faces_net(cache) -> FaceAttributeNet:
+    return get_instrument("face_attributes", quick=True, progress=False)
+
+
+# ------------------------------------------------------------------------------------ segmenter
+
+
+def test_window_boxes_reproduce_ground_truth(cache):
+    ds = open_dataset("rooms", n=64, split="test")
+    pred = window_boxes(np.asarray(ds.maps()), min_pixels=1)
+    for i in range(len(ds)):
+        gt = np.asarray(ds.boxes(i)).reshape(-1, 4)
+        gt = gt[np.lexsort((gt[:, 1], gt[:, 0]))]
+        np.testing.assert_array_equal(pred[i], gt, err_msg=f"image {i}")
+
+
+def test_class_fractions_sum_to_one():
+    maps = np.random.default_rng(0).integers(0, 5, size=(3, 8, 8)).astype(np.uint8)
+    fr = class_fractions(maps, ["a", "b", "c", "d", "e", "f"])
+    assert abs(sum(fr.values()) - 1) < 1e-9 and fr["f"] == 0.0
+    assert abs(fr["a"] - (maps == 0).mean()) < 1e-12
+
+
+def test_segmenter_learns_windows(seg, cache):
+    metrics = stored_metrics("room_segmenter", quick=True)["metrics"]
+    # quick config measured (seed 0): window IoU 0.62 at 64 px, bed 0.70, pixel accuracy 0.86
+    assert metrics["64px"]["iou"]["window"] > 0.5, metrics["64px"]["iou"]
+    assert metrics["64px"]["pixel_accuracy"] > 0.75
+    assert not seg.training
+    ds = open_dataset("rooms", n=8, image_size=32, split="test")
+    maps = segment(seg, to_float_image(np.array(ds.uint8_images())))
+    assert maps.shape == (8, 32, 32) and maps.dtype == np.uint8 and maps.max() < 11
+    assert seg(torch.zeros(2, 3, 64, 64)).shape == (2, 11, 64, 64)
+
+
+def test_segmenter_forward_shapes():
+    net = RoomSegmenter(n_classes=5, widths=(4, 8, 8)).eval()
+    assert net(torch.zeros(1, 3, 32, 32)).shape == (1, 5, 32, 32)
+    assert net.features(torch.zeros(3, 3, 64, 64)).shape == (3, 4 + 8 + 8 + 8)
+    with pytest.raises(ValueError):
+        net(torch.zeros(1, 3, 36, 36))
+
+
+# ------------------------------------------------------------------------------ face attributes
+
+
+def test_face_attributes_quick_accuracy(faces_net, cache):
+    metrics = stored_metrics("face_attributes", quick=True)["metrics"]["64px"]
+    # quick config measured (seed 0): male 0.955, smiling 0.84, eyeglasses 0.855, yaw MAE 0.083;
+    # the full config: 0.994 / 1.0 / 1.0, yaw MAE 0.034
+    for name, acc in metrics["accuracy"].items():
+        assert acc > 0.7, metrics
+    assert metrics["yaw_mae"] < 0.3, metrics
+    ds = open_dataset("faces", n=5, split="test")
+    pred = predict_attributes(faces_net, np.asarray(ds.uint8_images()))
+    assert set(pred) == {"male", "smiling", "eyeglasses", "yaw"}
+    assert all(v.shape == (5,) for v in pred.values())
+    assert ((pred["male"] >= 0) & (pred["male"] <= 1)).all() and (np.abs(pred["yaw"]) <= 1).all()
+
+
+def test_attribute_classifier_on_celeba_style_labels(cache):
+    """The generic trainer, fed the faces world as a stand-in for CelebA (40-column 0/1 matrix, names)."""
+    ds = open_dataset("faces", n=256, split="train")
+    attrs = np.asarray(ds.labels["attributes"])
+    names = [f"Attr{i}" for i in range(40)]
+    names[20], names[31], names[15] = "Male", "Smiling", "Eyeglasses"
+    table = np.zeros((len(ds), 40), np.float32)
+    table[:, [20, 31, 15]] = attrs[:, :3]
+    chosen = ["Male", "Smiling", "Eyeglasses"]
+    cols = [names.index(a) for a in chosen]
+    net = train_attribute_classifier(np.asarray(ds.uint8_images()), table[:, cols], chosen, widths=(8, 8, 16, 16),
+                                     steps=10, batch_size=16, progress=False)
+    pred = predict_attributes(net, np.asarray(ds.uint8_images()[:7]))
+    assert set(pred) == set(chosen) and pred["Male"].shape == (7,)
+    assert net(torch.zeros(2, 3, 64, 64)).shape == (2, 3)
+    with pytest.raises(ValueError):
+        train_attribute_classifier(np.asarray(ds.uint8_images()), table[:, :2], chosen, steps=1)
+
+
+def test_training_is_deterministic_and_leaves_global_rng_alone(cache):
+    ds = open_dataset("faces", n=64, split="train")
+    x, a = np.asarray(ds.uint8_images()), np.asarray(ds.labels["attributes"])
+    state = torch.get_rng_state()
+    nets = [train_attribute_classifier(x, a[:, :3], ["m", "s", "e"], a[:, 3], widths=(4, 4, 8, 8), steps=3,
+                                       batch_size=8, seed=1, progress=False) for _ in range(2)]
+    assert torch.equal(torch.get_rng_state(), state)
+    for p, q in zip(nets[0].state_dict().values(), nets[1].state_dict().values()):
+        assert torch.equal(p, q)
+
+
+# ------------------------------------------------------------------------------------- registry
+
+
+def test_save_load_round_trip(seg, tmp_path):
+    path = save_instrument(tmp_path / "seg", seg, {"model": seg.config()})
+    state, config = load_instrument(path)
+    twin = RoomSegmenter(**config["model"])
+    twin.load_state_dict(state)
+    x = torch.rand(4, 3, 64, 64) * 2 - 1
+    np.testing.assert_array_equal(segment(seg, x), segment(twin.eval(), x))
+    with torch.no_grad():
+        assert torch.equal(seg.eval()(x), twin.eval()(x))
+
+
+def test_get_instrument_loads_the_second_time(seg, faces_net, cache, monkeypatch):
+    def boom(*args, **kwargs):
+        raise AssertionError("trained again instead of loading")
+
+    monkeypatch.setattr(registry, "train_instrument", boom)
+    again = get_instrument("room_segmenter", quick=True, progress=False)
+    x = torch.rand(3, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(again(x), seg(x))
+    att = get_instrument("face_attributes", quick=True, progress=False)
+    with torch.no_grad():
+        assert torch.equal(att(x), faces_net(x))
+    files = sorted(p.name for p in (cache / "instruments").glob("*.safetensors"))
+    assert len(files) == 2 and files[0].startswith("face_attributes-")
+    with pytest.raises(AssertionError, match="trained again"):  # another seed = another config = trains
+        get_instrument("room_segmenter", quick=True, seed=1, progress=False)
+
+
+# -------------------------------------------------------------------------------------- Fréchet
+
+
+def test_frechet_distance_closed_forms():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2000, 6))
+    assert frechet_distance(x, x) < 1e-6
+    shift = np.array([1.0, -2.0, 0.5, 0, 0, 3.0])
+    assert frechet_distance(x, x + shift) == pytest.approx(float(shift @ shift), rel=1e-6)
+    # independent Gaussians N(0, I) vs N(0, 4 I): trace term D (1 + 4 - 2·2) = D (population values)
+    y = rng.normal(size=(200_000, 3))
+    z = 2 * rng.normal(size=(200_000, 3))
+    assert frechet_distance(y, z) == pytest.approx(3.0, rel=0.03)
+    # rank-deficient covariances still give a finite real number
+    low = np.repeat(rng.normal(size=(50, 1)), 4, axis=1)
+    assert np.isfinite(frechet_distance(low, low + 1.0))
+    with pytest.raises(ValueError):
+        frechet_distance(x, x[:, :3])
+
+
+def test_fd_floor_below_corrupted_sets(seg, faces_net, cache):
+    for world, net in (("rooms", seg), ("faces", faces_net)):
+        real_a = to_float_image(np.array(open_dataset(world, n=300, split="test").uint8_images()))
+        real_b = to_float_image(np.array(open_dataset(world, n=300, split="val").uint8_images()))
+        noise = (0.5 * torch.randn(real_b.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+        blurred = torch.nn.functional.avg_pool2d(real_b, 3, stride=1, padding=1, count_include_pad=False)
+        floor = fd_with_floor(net, real_a, real_b, noise)
+        assert floor["fd_floor"] * 10 < floor["fd"], (world, floor)
+        assert floor["fd_floor"] * 3 < fd_between(net, real_a, blurred), world
+        assert fd_between(net, real_a, real_a) < 1e-6
