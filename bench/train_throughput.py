@@ -37,7 +37,7 @@ def _sync(device: torch.device) -> None:
 
 
 def bench_interp(images: np.ndarray, args: argparse.Namespace, out: Path) -> float:
-    cfg = TrainConfig(data=args.data, preset=args.preset, image_size=args.size, batch_size=args.batch,
+    cfg = TrainConfig(data=args.data, preset=args.preset, image_size=args.size, batch_size=args.batch, ngf=args.ngf, ndf=args.ndf,
                       out=str(out), progress=False, tensorboard=False, compile=args.compile,
                       amp=args.amp, device=args.device)
     trainer = Trainer(cfg, images)
@@ -86,7 +86,7 @@ def bench_plain(images: np.ndarray, args: argparse.Namespace, folder: Path) -> f
         _PngFolder(files, args.size), batch_size=args.batch, shuffle=True, drop_last=True,
         num_workers=args.workers, pin_memory=device.type == "cuda", persistent_workers=args.workers > 0,
     )
-    cfg = TrainConfig(preset=args.preset, image_size=args.size).model_config()
+    cfg = TrainConfig(preset=args.preset, image_size=args.size, ngf=args.ngf, ndf=args.ndf).model_config()
     G, D = (m.to(device) for m in build_gan(cfg))
     optG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
@@ -131,6 +131,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=20, help="timed steps per path")
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--images", type=int, default=4096, help="dataset size")
+    p.add_argument("--ngf", type=int, help="generator width (preset default)")
+    p.add_argument("--ndf", type=int, help="discriminator width (preset default)")
     p.add_argument("--workers", type=int, default=min(8, os.cpu_count() or 1), help="DataLoader workers of the plain loop")
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
