@@ -198,3 +198,31 @@ def test_fd_floor_below_corrupted_sets(seg, faces_net, cache):
         assert floor["fd_floor"] * 10 < floor["fd"], (world, floor)
         assert floor["fd_floor"] * 3 < fd_between(net, real_a, blurred), world
         assert fd_between(net, real_a, real_a) < 1e-6
+
+
+def test_celeba_attributes_train_the_classifier(tmp_path, monkeypatch) -> None:
+    """Real labelled data plugs in: a CelebA-format folder (of rendered faces) trains the classifier."""
+    from PIL import Image
+
+    from interp.data import open_dataset
+    from interp.instruments.face_attributes import attribute_classifier_from_dataset
+    from interp.worlds import render
+
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(tmp_path / "cache"))
+    root = tmp_path / "celeba"
+    (root / "img_align_celeba").mkdir(parents=True)
+    batch = render("faces", range(160), seed=5, size=64)
+    names = ["5_o_Clock_Shadow", "Eyeglasses", "Male", "Smiling"]
+    lines = [str(len(batch)), " ".join(names)]
+    for i, (img, att) in enumerate(zip(batch.images, batch.attributes)):
+        Image.fromarray(img).resize((178, 218)).save(root / "img_align_celeba" / f"{i + 1:06d}.jpg", quality=95)
+        flags = [-1, 1 if att[2] else -1, 1 if att[0] else -1, 1 if att[1] else -1]
+        lines.append(f"{i + 1:06d}.jpg " + " ".join(f"{v:2d}" for v in flags))
+    (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    ds = open_dataset("celeba", root, image_size=64, crop=None)
+    model = attribute_classifier_from_dataset(ds, ["Male", "Smiling"], steps=30, batch_size=16,
+                                              widths=(8, 16, 16, 16), progress=False)
+    assert list(model.attribute_names) == ["Male", "Smiling"]
+    assert not model.has_yaw
+    with pytest.raises(ValueError, match="Wavy_Hair"):
+        attribute_classifier_from_dataset(ds, ["Wavy_Hair"], steps=1)

@@ -152,3 +152,21 @@ def train_attribute_classifier(images_u8: np.ndarray, attributes: np.ndarray, at
 
 __all__ = ["FACE_ATTRIBUTES", "FaceAttributeNet", "predict_attributes", "evaluate_attributes",
            "train_attribute_classifier"]
+
+
+def attribute_classifier_from_dataset(dataset, names: Sequence[str] = ("Male", "Smiling", "Eyeglasses"),
+                                      **train_kwargs) -> FaceAttributeNet:
+    """Train the attribute classifier on a labelled real dataset, e.g. ``open_dataset("celeba", root)``.
+
+    ``dataset.labels["attributes"]`` (N, A) in {0, 1} with ``dataset.attribute_names``; ``names`` picks
+    the columns (CelebA spells them ``Male``, ``Smiling``, ``Eyeglasses``). No yaw head (CelebA has no pose).
+    """
+    available = list(getattr(dataset, "attribute_names", []))
+    if "attributes" not in dataset.labels or not available:
+        raise ValueError(f"{dataset.name}: dataset has no attribute labels to train on")
+    missing = [n for n in names if n not in available]
+    if missing:
+        raise ValueError(f"{dataset.name}: no attribute(s) {missing}; it has {available}")
+    columns = [available.index(n) for n in names]
+    attributes = np.asarray(dataset.labels["attributes"])[:, columns]
+    return train_attribute_classifier(dataset.uint8_images(), attributes, list(names), **train_kwargs)
