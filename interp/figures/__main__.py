@@ -1,0 +1,93 @@
+"""``python -m interp.figures``: draw the paper's figures and measure the number behind each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import FIGURES, FigureContext, list_figures, run_figure
+
+EPILOG = """\
+examples:
+  python -m interp.figures --list
+  python -m interp.figures --all                          # default models, into figures/
+  python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
+  python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
+
+Default models: runs/rooms-default and runs/faces-default (trained first if missing, as
+scripts/main.sh does); --quick uses tiny stand-ins (runs/quick-*) and the quick instruments.
+Every figure writes its PNG(s) and one section of OUT/metrics.json (with checkpoint, data, seed).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m interp.figures", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="draw every registered figure")
+    which.add_argument("--only", nargs="+", metavar="NAME", help="draw only these figures (see --list)")
+    which.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="a checkpoint file or run directory; replaces the default model for the figures of its "
+                        "world (Figs. 2/3 use its checkpoints/epoch_001 and epoch_005 when it is a run directory)")
+    p.add_argument("--data", metavar="NAME",
+                   help="what --checkpoint was trained on (rooms, faces, ...) when its metadata does not say")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures/)")
+    p.add_argument("--seed", type=int, default=0, help="seed of every latent sample (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny default models, quick instruments and small sample counts (tests, smoke runs)")
+    p.add_argument("--device", default="cpu", help="device for the models (default cpu)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = build_parser()
+    args = p.parse_args(argv)
+    names = list_figures()
+    if args.list:
+        width = max(map(len, names))
+        for n in names:
+            spec = FIGURES[n]
+            print(f"{n:<{width}}  [{spec.world or 'any'}]  {spec.title}")
+        return 0
+    if not args.all and not args.only:
+        p.print_usage(sys.stderr)
+        print("error: choose --all, --only NAME ... or --list", file=sys.stderr)
+        return 2
+    chosen = names if args.all else list(dict.fromkeys(args.only))
+    unknown = [n for n in chosen if n not in FIGURES]
+    if unknown:
+        print(f"error: unknown figure(s) {', '.join(unknown)}; choose from: {', '.join(names)}", file=sys.stderr)
+        return 2
+    ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
+                        data=args.data, device=args.device, progress=args.progress)
+    failed = []
+    for name in chosen:
+        t0 = time.time()
+        print(f"[figures] {name}: {FIGURES[name].title}", flush=True)
+        try:
+            result = run_figure(name, ctx)
+        except Exception as exc:  # one broken figure should not lose the others
+            traceback.print_exc()
+            print(f"[figures] {name} FAILED: {exc}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
+        shown = {k: v for k, v in result.metrics.items() if not isinstance(v, (list, dict))}
+        for png in result.png_paths:
+            print(f"  wrote {png}")
+        print(f"  {json.dumps(shown)}  ({time.time() - t0:.1f} s)", flush=True)
+    print(f"[figures] metrics: {ctx.metrics_path}")
+    if failed:
+        print(f"[figures] failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,158 @@
+"""What a figure needs to know: where to write, which model, which data, seed, quick mode.
+
+``FigureContext`` resolves models lazily: a figure asks ``ctx.gan("rooms")`` (the final model of
+the run) or ``ctx.gan_at_epoch("rooms", 1)`` and gets the ``--checkpoint`` override where one
+applies, else the project's default model (trained on first use, see :mod:`.defaults`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..checkpoint import SUFFIX, LoadedGAN, load_gan
+from .defaults import FIG_EPOCHS, ensure_default_model
+from .metrics import update_metrics
+
+WORLDS = ("rooms", "faces")
+INSTRUMENTS = {"rooms": "room_segmenter", "faces": "face_attributes"}
+
+
+def gan_data_name(gan: LoadedGAN) -> str | None:
+    """The data a checkpoint was trained on, from its metadata (None if unknown, e.g. foreign files)."""
+    meta = gan.meta or {}
+    return (meta.get("dataset") or {}).get("name") or (meta.get("train") or {}).get("data")
+
+
+def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> torch.nn.Module:
+    """Indirection over :func:`interp.instruments.get_instrument` (tests replace it)."""
+    from ..instruments import get_instrument as _get
+
+    return _get(name, quick=quick, progress=progress)
+
+
+@dataclass
+class FigureContext:
+    """Settings shared by all figures of one ``python -m interp.figures`` call.
+
+    ``checkpoint``: a checkpoint file or run directory that replaces the default model for the
+    figures of its world (a model trained on other data replaces it for every figure; world
+    measurements are then null with a note). ``gan``: an already loaded model, same rule.
+    ``data``: the world / data name of the checkpoint when its metadata lacks one (foreign files).
+    """
+
+    out: Path = Path("figures")
+    seed: int = 0
+    quick: bool = False
+    checkpoint: str | Path | None = None
+    gan_override: LoadedGAN | None = None
+    data: str | None = None
+    device: str = "cpu"
+    progress: bool = True
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.out = Path(self.out)
+
+    # ----------------------------------------------------------------- paths
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.out / "metrics.json"
+
+    def png(self, name: str) -> Path:
+        self.out.mkdir(parents=True, exist_ok=True)
+        return self.out / name
+
+    # ----------------------------------------------------------------- models
+
+    def _override(self) -> LoadedGAN | None:
+        if self.gan_override is not None:
+            return self.gan_override
+        if self.checkpoint is None:
+            return None
+        if "override" not in self._cache:
+            self._cache["override"] = load_gan(self.checkpoint, device=self.device)
+        return self._cache["override"]
+
+    def override_applies(self, world: str | None) -> bool:
+        gan = self._override()
+        if gan is None:
+            return False
+        data = self.data or gan_data_name(gan)
+        return world is None or data == world or data not in WORLDS
+
+    def run_dir(self, world: str) -> Path | None:
+        """The run directory figures of ``world`` draw from (None: a single overriding checkpoint)."""
+        if self.override_applies(world):
+            if self.gan_override is not None:
+                return None
+            path = Path(self.checkpoint).expanduser()
+            return path if path.is_dir() else (path.parent.parent if path.parent.name == "checkpoints" else None)
+        key = ("run", world)
+        if key not in self._cache:
+            self._cache[key] = ensure_default_model(world, quick=self.quick, progress=self.progress)
+        return self._cache[key]
+
+    def _load(self, path: Path) -> LoadedGAN:
+        key = ("gan", str(path))
+        if key not in self._cache:
+            self._cache[key] = load_gan(path, device=self.device)
+        return self._cache[key]
+
+    def gan(self, world: str) -> LoadedGAN:
+        """The final model used for figures of ``world``."""
+        if self.override_applies(world):
+            return self._override()
+        return self._load(self.run_dir(world))
+
+    def gan_at_epoch(self, world: str, epoch: int) -> tuple[LoadedGAN, str | None]:
+        """(model after the paper's epoch ``epoch``, note): the run's ``checkpoints/epoch_00N``; quick
+        runs use epoch 2 for 5; a single overriding checkpoint is used as it is (with a note)."""
+        want = FIG_EPOCHS[self.quick and not self.override_applies(world)].get(epoch, epoch)
+        if self.override_applies(world) and self.gan_override is not None:
+            return self.gan_override, f"a loaded model was given; used as the epoch-{epoch} model"
+        run = self.run_dir(world)
+        if run is not None:
+            file = run / "checkpoints" / f"epoch_{want:03d}{SUFFIX}"
+            if file.is_file():
+                note = None if want == epoch else (f"quick run: the epoch-{want} checkpoint stands in for epoch {epoch}")
+                return self._load(file), note
+            if not self.override_applies(world):
+                raise FileNotFoundError(f"{run}: no checkpoints/epoch_{want:03d}{SUFFIX}; delete the run to retrain it")
+        gan = self._override() if self.override_applies(world) else self.gan(world)
+        got = gan.meta.get("epoch")
+        return gan, (f"no epoch-{epoch} checkpoint beside {self.checkpoint}; used the given checkpoint "
+                     f"(epoch {got if got is not None else 'unknown'})")
+
+    def world_of(self, gan: LoadedGAN) -> str | None:
+        """The embedded world ``gan`` was trained on (None: not a world, no ground truth)."""
+        data = self.data_name(gan)
+        return data if data in WORLDS else None
+
+    def data_name(self, gan: LoadedGAN) -> str | None:
+        if self.data and gan is self._override():
+            return self.data
+        return gan_data_name(gan)
+
+    # ----------------------------------------------------------------- instruments & metrics
+
+    def instrument(self, world: str) -> torch.nn.Module:
+        key = ("instrument", world)
+        if key not in self._cache:
+            self._cache[key] = get_instrument(INSTRUMENTS[world], quick=self.quick, progress=self.progress)
+        return self._cache[key]
+
+    def provenance(self, gan: LoadedGAN, **extra: Any) -> dict[str, Any]:
+        return {"checkpoint": str(gan.path) if gan.path is not None else None, "data": self.data_name(gan),
+                "seed": self.seed, "quick": self.quick, **extra}
+
+    def record(self, section: str, gan: LoadedGAN, values: dict[str, Any]) -> dict[str, Any]:
+        """Write ``values`` (+ provenance) as section ``section`` of ``metrics.json``."""
+        return update_metrics(self.metrics_path, section, values, provenance=self.provenance(gan))
+
+
+__all__ = ["INSTRUMENTS", "WORLDS", "FigureContext", "gan_data_name", "get_instrument"]

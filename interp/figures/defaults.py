@@ -1,0 +1,73 @@
+"""The project's default models, trained on first use.
+
+* full: ``runs/rooms-default`` / ``runs/faces-default`` (relative to the current directory),
+  trained exactly as the main job does (``scripts/main.sh``: ``--preset examples --size 64
+  --ngf 32 --ndf 32 --epochs 5`` on the world's 10,000 training renders, seed 0); checkpoints of
+  epochs 1 and 5 are kept for Figs. 2 and 3.
+* quick (``--quick``): ``runs/quick-rooms`` / ``runs/quick-faces``, a tiny stand-in that trains in
+  well under a minute on a CPU (ngf = ndf = 8, 512 training renders, 2 epochs); its epoch-2
+  checkpoint stands in for epoch 5 (figures record that in their metrics ``note``).
+
+Override a run directory with ``$INTERP_ROOMS_RUN`` / ``$INTERP_FACES_RUN`` (full) or
+``$INTERP_QUICK_ROOMS_RUN`` / ``$INTERP_QUICK_FACES_RUN``, by editing :data:`DEFAULT_RUNS`, or per
+call with ``--checkpoint``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_RUNS: dict[str, str] = {"rooms": "runs/rooms-default", "faces": "runs/faces-default"}
+QUICK_RUNS: dict[str, str] = {"rooms": "runs/quick-rooms", "faces": "runs/quick-faces"}
+
+#: TrainConfig fields of the main job (scripts/main.sh) ...
+DEFAULT_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 32, "ndf": 32, "epochs": 5,
+                                 "keep_epochs": (1, 5), "seed": 0}
+#: ... and of the quick stand-in (epoch 2 plays epoch 5).
+QUICK_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 8, "ndf": 8, "epochs": 2,
+                               "keep_epochs": (1, 2), "seed": 0, "checkpoint_every": 0}
+QUICK_N_IMAGES = 512
+#: which epoch checkpoint plays the paper's "epoch 1" and "epoch 5"
+FIG_EPOCHS: dict[bool, dict[int, int]] = {False: {1: 1, 5: 5}, True: {1: 1, 5: 2}}
+
+
+def default_run_dir(world: str, quick: bool = False) -> Path:
+    """The default run directory of ``world`` (env override first)."""
+    table = QUICK_RUNS if quick else DEFAULT_RUNS
+    if world not in table:
+        raise KeyError(f"no default model for {world!r}; worlds with one: {sorted(table)}")
+    env = f"INTERP_{'QUICK_' if quick else ''}{world.upper()}_RUN"
+    return Path(os.environ.get(env) or table[world])
+
+
+def ensure_default_model(world: str, quick: bool = False, progress: bool = True) -> Path:
+    """The default run directory of ``world``; trains it first (with a tqdm bar) unless its final
+    checkpoint exists. An interrupted training run is resumed."""
+    run = default_run_dir(world, quick)
+    if (run / "checkpoints" / "final.safetensors").is_file():
+        return run
+    from ..data import open_dataset
+    from ..trainer import TrainConfig, Trainer
+
+    settings = dict(QUICK_TRAIN if quick else DEFAULT_TRAIN)
+    n = QUICK_N_IMAGES if quick else None
+    ds = open_dataset(world, split="train", n=n, image_size=settings["image_size"])
+    cfg = TrainConfig(data=world, out=str(run), progress=progress, tensorboard=False, **settings)
+    print(f"[figures] training the {'quick ' if quick else ''}default {world} model into {run} "
+          f"({cfg.epochs} epochs on {len(ds)} images; ngf={cfg.ngf}) ...", flush=True)
+    Trainer(cfg, ds.uint8_images(), ds.describe(), resume=True).run()
+    return run
+
+
+__all__ = [
+    "DEFAULT_RUNS",
+    "DEFAULT_TRAIN",
+    "FIG_EPOCHS",
+    "QUICK_N_IMAGES",
+    "QUICK_RUNS",
+    "QUICK_TRAIN",
+    "default_run_dir",
+    "ensure_default_model",
+]

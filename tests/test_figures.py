@@ -1,0 +1,223 @@
+"""interp.figures: registry, CLI, metrics.json merging, Fig. 4 walks, nn_ratio, FD fields, end to end.
+
+Everything runs on tiny random generators at 32 px and a random (untrained) quick-size segmenter
+patched in for the instrument (training the real quick segmenter costs ~25 s on a shared CPU);
+the data cache is a tmp dir."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+from interp.checkpoint import load_gan, save_checkpoint
+from interp.config import ModelConfig
+from interp.figures import (
+    FIGURES,
+    FigureContext,
+    list_figures,
+    read_metrics,
+    register_figure,
+    update_metrics,
+)
+from interp.figures import context as fctx
+from interp.figures.__main__ import main
+from interp.figures.latent_walk import compute_latent_walks, lerp, slerp, walk_latents
+from interp.figures.samples import compute_samples, nn_ratio
+from interp.instruments import RoomSegmenter
+from interp.models import Discriminator, Generator
+
+
+@pytest.fixture
+def cache(tmp_path_factory, monkeypatch):
+    d = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(d))
+    return d
+
+
+@pytest.fixture
+def fake_instrument(monkeypatch):
+    """A random quick-size segmenter stands in for the trained instrument (exercises the code path)."""
+    torch.manual_seed(0)
+    seg = RoomSegmenter(n_classes=11, widths=(8, 16, 32)).eval()
+    calls = []
+
+    def get(name, *, quick=False, progress=True):
+        calls.append((name, quick))
+        assert name == "room_segmenter"
+        return seg
+
+    monkeypatch.setattr(fctx, "get_instrument", get)
+    return calls
+
+
+def tiny_gan(seed: int = 0, distribution: str = "normal"):
+    cfg = ModelConfig.from_preset("examples", 32, ngf=8, ndf=8, z_distribution=distribution)
+    torch.manual_seed(seed)
+    return Generator(cfg).eval(), Discriminator(cfg).eval(), cfg
+
+
+@pytest.fixture
+def tiny_run(tmp_path):
+    """A run directory with epoch_001, epoch_005 and final checkpoints 'trained' on rooms."""
+    run = tmp_path / "run"
+    meta = {"dataset": {"name": "rooms", "world": "rooms", "seed": 0, "split": "train", "num_images": 10000,
+                        "num_images_used": 128, "image_size": 32}, "seed": 0}
+    for i, name in ((1, "epoch_001"), (5, "epoch_005"), (5, "final")):
+        G, D, cfg = tiny_gan(seed=i)
+        save_checkpoint(run / "checkpoints" / name, G, D, cfg, {**meta, "epoch": i, "step": 10 * i})
+    return run
+
+
+# ----------------------------------------------------------------------------- registry / CLI
+
+
+def test_registry_lists_paper_figures():
+    names = list_figures()
+    assert names[:3] == ["fig2", "fig3", "fig4"] and "memorization" in names
+    assert all(FIGURES[n].world == "rooms" for n in ("fig2", "fig3", "fig4", "memorization"))
+    with pytest.raises(ValueError, match="already registered"):
+        register_figure("fig4")(lambda ctx: None)
+
+
+def test_cli_list_and_unknown_name(capsys):
+    assert main(["--list"]) == 0
+    out = capsys.readouterr().out
+    assert "fig4" in out and "memorization" in out
+    assert main(["--only", "fig4", "fig99"]) == 2
+    err = capsys.readouterr().err
+    assert "fig99" in err and "fig2, fig3, fig4" in err
+    assert main([]) == 2
+
+
+# ----------------------------------------------------------------------------- metrics.json
+
+
+def test_update_metrics_merges_sections_and_fixed_keys(tmp_path):
+    path = tmp_path / "m" / "metrics.json"
+    prov = {"checkpoint": "a.safetensors", "data": "rooms", "seed": 3, "quick": True}
+    update_metrics(path, "fig2", {"fd": 1.5, "fd_floor": np.float32(0.25)}, provenance=prov)
+    update_metrics(path, "fig4", {"max_step_ratio": float("nan"), "extra": np.arange(2)}, provenance=prov)
+    data = json.loads(path.read_text())
+    assert set(data) == {"fig2", "fig4"}
+    assert data["fig2"] == {**prov, "fd": 1.5, "fd_floor": 0.25}
+    assert data["fig4"]["max_step_ratio"] is None and "max_step_ratio" in data["fig4"]["note"]
+    assert data["fig4"]["extra"] == [0, 1]
+    update_metrics(path, "memorization", {"note": "no ground truth"}, provenance=prov)
+    data = read_metrics(path)
+    assert data["memorization"]["nn_ratio"] is None and data["memorization"]["note"] == "no ground truth"
+    assert data["fig2"]["fd"] == 1.5  # other sections kept
+    update_metrics(path, "fig2", {"fd": 2.0, "fd_floor": 0.3}, provenance=prov)
+    assert read_metrics(path)["fig2"]["fd"] == 2.0 and "fig4" in read_metrics(path)
+    with pytest.raises(ValueError, match="provenance"):
+        update_metrics(path, "fig2", {"fd": 1.0})
+    assert [p.name for p in path.parent.iterdir() if p.name.endswith(".tmp")] == []
+
+
+# ----------------------------------------------------------------------------- Fig. 4
+
+
+def test_walk_endpoints_steps_and_ratio():
+    G, _, cfg = tiny_gan()
+    data = compute_latent_walks(G, cfg, n_rows=2, n_points=4, steps=2, measure_steps=4, seed=1)
+    assert data.frames.shape == (2, 3 * 2 + 1, 3, 32, 32) and data.frames.dtype == np.uint8
+    assert data.z.shape == (2, 3 * 4 + 1, cfg.nz) and data.step_l2.shape == (2, 12)
+    assert torch.equal(data.z[:, ::4], data.anchors)  # walks pass exactly through the anchors
+    with torch.no_grad():
+        direct = G(data.anchors.reshape(-1, cfg.nz)).view(2, 4, 3, 32, 32)
+    torch.testing.assert_close(data.anchor_images, direct, rtol=0, atol=1e-5)
+    assert data.max_step_ratio >= 1.0 and np.all(data.step_ratio >= 1.0)
+    assert data.max_step_ratio == pytest.approx(float(data.step_ratio.max()))
+
+
+def test_lerp_and_slerp_endpoints_and_norms():
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(100, generator=g), 2.5 * torch.randn(100, generator=g)
+    t = torch.linspace(0, 1, 11)
+    for fn in (lerp, slerp):
+        path = fn(a, b, t)
+        assert torch.equal(path[0], a) and torch.equal(path[-1], b)
+    norms = slerp(a, b, t).norm(dim=1)
+    lo, hi = sorted((a.norm().item(), b.norm().item()))
+    assert torch.all(norms >= lo - 1e-4) and torch.all(norms <= hi + 1e-4)
+    assert torch.all(torch.diff(norms) > 0)  # monotone between the endpoint norms
+    assert lerp(a, b, t).norm(dim=1).min() < lo - 1  # linear cuts through the inside (the reason for slerp)
+    z = walk_latents(torch.stack([a, b, a])[None], steps=5, method="slerp")
+    assert z.shape == (1, 11, 100)
+    with pytest.raises(ValueError):
+        walk_latents(torch.stack([a, b])[None], steps=2, method="cubic")
+
+
+# ----------------------------------------------------------------------------- memorisation / FD
+
+
+def test_nn_ratio_detects_copies(cache):
+    from interp.data import open_dataset
+
+    train = open_dataset("rooms", split="train", n=200, image_size=32).uint8_images()
+    held = open_dataset("rooms", split="test", n=200, image_size=32).uint8_images()
+    fresh = open_dataset("rooms", split="val", n=60, image_size=32).uint8_images()
+    honest = nn_ratio(fresh, train, held)
+    assert 0.8 < honest["nn_ratio"] < 1.25, honest["nn_ratio"]
+    rng = np.random.default_rng(0)
+    copies = np.clip(train[:60].astype(int) + rng.integers(-3, 4, size=train[:60].shape), 0, 255).astype(np.uint8)
+    memorised = nn_ratio(copies, train, held)
+    assert memorised["nn_ratio"] < 0.2, memorised["nn_ratio"]
+    assert np.array_equal(memorised["i_train"], np.arange(60))
+    with pytest.raises(ValueError, match="same size"):
+        nn_ratio(fresh, train, held[:100])
+
+
+def test_fd_fields_present_or_null_with_note(cache):
+    G, D, cfg = tiny_gan()
+    from interp.checkpoint import LoadedGAN
+
+    gan = LoadedGAN(G, D, cfg, {"epoch": 1})
+    seg = RoomSegmenter(widths=(8, 16, 32)).eval()
+    d = compute_samples(gan, "rooms", seg, n=32, n_show=16, n_real_a=64)
+    assert d.images.shape == (16, 3, 32, 32)
+    assert isinstance(d.fd, float) and isinstance(d.fd_floor, float) and d.fd >= 0 and d.fd_floor >= 0
+    d2 = compute_samples(gan, None, None, n=16, n_show=16)
+    assert d2.fd is None and d2.fd_floor is None and "no ground truth" in d2.note
+
+
+# ----------------------------------------------------------------------------- end to end
+
+
+def test_cli_fig4_end_to_end(tmp_path, tiny_run, cache, fake_instrument):
+    out = tmp_path / "figs"
+    ck = tiny_run / "checkpoints" / "final.safetensors"
+    assert main(["--only", "fig4", "--quick", "--checkpoint", str(ck), "--out", str(out), "--no-progress"]) == 0
+    assert (out / "fig4_latent_walk.png").stat().st_size > 10_000
+    m = read_metrics(out / "metrics.json")["fig4"]
+    assert m["max_step_ratio"] >= 1.0 and m["checkpoint"] == str(ck) and m["data"] == "rooms"
+    assert m["seed"] == 0 and m["quick"] is True and len(m["window_range_per_walk"]) == 6
+    assert fake_instrument == [("room_segmenter", True)]
+
+
+def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument):
+    out = tmp_path / "figs"
+    assert main(["--all", "--quick", "--checkpoint", str(tiny_run), "--out", str(out), "--no-progress"]) == 0
+    m = read_metrics(out / "metrics.json")
+    assert {"fig2", "fig3", "fig4", "memorization"} <= set(m)
+    assert m["fig2"]["checkpoint"].endswith("epoch_001.safetensors") and m["fig2"]["epoch"] == 1
+    assert m["fig3"]["checkpoint"].endswith("epoch_005.safetensors") and m["fig3"]["epoch"] == 5
+    for s in ("fig2", "fig3"):
+        assert m[s]["fd"] is not None and m[s]["fd_floor"] is not None
+    assert 0 < m["memorization"]["nn_ratio"] < 10 and m["memorization"]["n_reference"] == 128
+    for name in ("fig2_samples_epoch1.png", "fig3_samples_epoch5.png", "fig4_latent_walk.png", "memorization_nn.png"):
+        assert (out / name).is_file()
+    # a checkpoint on non-world data: numbers null with a note, PNG still drawn
+    G, D, cfg = tiny_gan()
+    other = save_checkpoint(tmp_path / "other", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 1})
+    ctx = FigureContext(out=out, quick=True, checkpoint=other, progress=False)
+    from interp.figures import run_figure
+
+    res = run_figure("fig2", ctx)
+    assert res.metrics["fd"] is None and "no ground truth" in res.metrics["note"]
+    assert "epoch-1 checkpoint" in res.metrics["note"]
+    assert load_gan(other).meta["epoch"] == 1
