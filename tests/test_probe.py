@@ -1,0 +1,290 @@
+"""The Tables 1-2 protocol: D features (4x4 max-pooled, concatenated) + a linear L2-SVM probe."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from interp.checkpoint import save_checkpoint
+from interp.config import ModelConfig
+from interp.models import Discriminator, build_gan
+from interp.probe import (
+    ProbeError,
+    discriminator_features,
+    feature_dim,
+    main,
+    probe,
+    resolve_labels,
+    run_probe,
+)
+
+
+def _tiny_D(size: int, ndf: int = 4, **kw) -> Discriminator:
+    torch.manual_seed(0)
+    return Discriminator(ModelConfig.from_preset("examples", size, ndf=ndf, **kw))
+
+
+# --------------------------------------------------------------------------- features
+
+
+@pytest.mark.parametrize("size, blocks", [(32, 1 + 2 + 4), (64, 1 + 2 + 4 + 8)])
+def test_feature_dimension(size, blocks):
+    ndf = 4
+    D = _tiny_D(size, ndf)
+    x = torch.rand(3, 3, size, size) * 2 - 1
+    feats = discriminator_features(D, x, batch_size=2)
+    assert feats.dtype == np.float32
+    assert feats.shape == (3, 16 * ndf * blocks) == (3, feature_dim(D))
+
+
+def test_paper_feature_dimension():
+    """28672 = 16 * (256 + 512 + 1024): three 32-px blocks of a width-256 D."""
+    cfg = ModelConfig.from_preset("paper", 32, ndf=256)
+    assert feature_dim(Discriminator(cfg)) == 28672
+
+
+def test_maxpool_grid_matches_manual():
+    D = _tiny_D(32, 4)
+    D.train()  # discriminator_features must switch to eval and restore the mode
+    x = torch.rand(5, 3, 32, 32) * 2 - 1
+    feats = discriminator_features(D, x, batch_size=2)
+    assert D.training
+    D.eval()
+    with torch.no_grad():
+        blocks = D.features(x)
+        manual = torch.cat([F.adaptive_max_pool2d(h, 4).flatten(1) for h in blocks], 1)
+        # by hand: the first block (16x16) in 4x4 windows of 4x4 pixels
+        h = blocks[0]
+        by_hand = h.reshape(5, h.shape[1], 4, 4, 4, 4).amax(dim=(3, 5)).flatten(1)
+    np.testing.assert_allclose(feats, manual.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(feats[:, : by_hand.shape[1]], by_hand.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_known_feature_map_pools_to_grid():
+    """A D whose single "block" is the identity: its features are the 4x4 max-pool of the image."""
+    D = _tiny_D(16, 1)
+    D.features = lambda x: [x]  # type: ignore[method-assign]
+    img = torch.full((2, 3, 16, 16), -1.0)
+    img[0, 1, 5, 9] = 0.5  # channel 1, grid cell (row 5 // 4, col 9 // 4) = (1, 2)
+    img[1, 2, 15, 0] = 0.25  # channel 2, cell (3, 0)
+    img[1, 2, 12, 3] = 0.75  # same cell: the max wins
+    feats = discriminator_features(D, img, batch_size=1)
+    assert feats.shape == (2, 3 * 16)
+    grid = feats.reshape(2, 3, 4, 4)
+    expected = np.full((2, 3, 4, 4), -1.0, np.float32)
+    expected[0, 1, 1, 2] = 0.5
+    expected[1, 2, 3, 0] = 0.75
+    np.testing.assert_array_equal(grid, expected)
+
+
+def test_uint8_and_float_inputs_agree():
+    D = _tiny_D(32, 4)
+    u8 = np.random.default_rng(0).integers(0, 256, (4, 3, 32, 32), dtype=np.uint8)
+    f = torch.as_tensor(u8).float() / 127.5 - 1
+    np.testing.assert_allclose(discriminator_features(D, u8), discriminator_features(D, f), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ProbeError):
+        discriminator_features(D, u8[:, :, :16, :16])
+
+
+# --------------------------------------------------------------------------- the probe
+
+
+def _blobs(n_per_class: int, classes: int = 3, dim: int = 20, sep: float = 6.0, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, (classes, dim)) * sep
+    y = np.repeat(np.arange(classes), n_per_class)
+    X = centers[y] + rng.normal(0, 1, (len(y), dim))
+    perm = rng.permutation(len(y))
+    return X[perm].astype(np.float32), y[perm]
+
+
+def test_separable_features_near_perfect():
+    Xtr, ytr = _blobs(60)
+    Xte, yte = _blobs(30, seed=0)
+    res = probe(Xtr, ytr, Xte, yte, draws=2, Cs=(1e-2, 1.0))
+    assert res.accuracy > 0.97
+    assert res.feature_dim == 20 and res.n_test == 90 and len(res.accuracies) == 2
+
+
+def test_random_labels_near_chance():
+    rng = np.random.default_rng(1)
+    Xtr, Xte = rng.normal(size=(400, 30)), rng.normal(size=(600, 30))
+    ytr, yte = rng.integers(0, 4, 400), rng.integers(0, 4, 600)
+    res = probe(Xtr, ytr, Xte, yte, draws=2, Cs=(1e-3, 1e-1))
+    assert abs(res.accuracy - 0.25) < 0.08
+
+
+def _record_fits(monkeypatch):
+    """Patch the SVM fit to record which training rows each fit saw (by a row id in column 0)."""
+    import interp.probe as P
+
+    seen = []
+    real = P._fit
+
+    def spy(X, y, C, max_iter, seed):
+        seen.append((C, len(y), np.bincount(y).tolist()))
+        return real(X, y, C, max_iter, seed)
+
+    monkeypatch.setattr(P, "_fit", spy)
+    return seen
+
+
+def test_labels_per_class_draws(monkeypatch):
+    Xtr, ytr = _blobs(40, classes=4)
+    Xte, yte = _blobs(10, classes=4, seed=0)
+    seen = _record_fits(monkeypatch)
+    res = probe(Xtr, ytr, Xte, yte, labels_per_class=5, draws=3, Cs=(1.0,), seed=7)
+    assert res.n_train == [20, 20, 20]
+    assert res.n_val == [140, 140, 140]  # the rest of the pool, disjoint from the labelled set
+    assert all(counts == [5, 5, 5, 5] for _, _, counts in seen)
+
+    # which examples were drawn: identify rows via a unique id feature
+    def draws_of(seed):
+        rows = []
+        from sklearn.preprocessing import StandardScaler
+
+        orig_fit = StandardScaler.fit
+
+        def fit(self, X, y=None):
+            rows.append(tuple(sorted(np.round(X[:, -1]).astype(int).tolist())))
+            return orig_fit(self, X, y)
+
+        monkeypatch.setattr(StandardScaler, "fit", fit)
+        ids = np.arange(len(Xtr), dtype=np.float32)[:, None]
+        probe(np.hstack([Xtr, ids]), ytr, np.hstack([Xte, np.zeros((len(Xte), 1), np.float32)]), yte,
+              labels_per_class=5, draws=3, Cs=(1.0,), seed=seed)
+        monkeypatch.setattr(StandardScaler, "fit", orig_fit)
+        return rows
+
+    a, b, c = draws_of(7), draws_of(7), draws_of(8)
+    assert a == b  # reproducible from the seed
+    assert len(set(a)) == 3  # the draws differ
+    assert a != c
+    for rows in a:
+        assert sorted(np.bincount(ytr[list(rows)]).tolist()) == [5, 5, 5, 5]
+
+
+def test_too_few_per_class_is_an_error():
+    Xtr, ytr = _blobs(4)
+    with pytest.raises(ProbeError, match="fewer"):
+        probe(Xtr, ytr, Xtr, ytr, labels_per_class=10, draws=1)
+
+
+def test_all_labels_mode_resamples_validation_and_refits():
+    Xtr, ytr = _blobs(50)
+    res = probe(Xtr, ytr, Xtr, ytr, draws=2, val_size=0.2, Cs=(0.1,))
+    assert res.n_train == [150, 150] and res.n_val == [30, 30]
+
+
+def _nuisance(n: int, seed: int):
+    """Class signal hidden under a large shared nuisance: x0 = ±1 + n + small noise, x1 = n.
+
+    Strong regularisation makes w ∝ the class-mean difference (≈ x0 alone: near chance); a
+    large C finds x0 - x1 (near perfect). So the choice of C matters.
+    """
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    nuis = rng.normal(0, 5, n)
+    X = np.stack([2.0 * y - 1 + nuis + 0.1 * rng.normal(size=n), nuis, rng.normal(size=n)], 1)
+    return X.astype(np.float32), y
+
+
+def test_C_is_chosen_on_validation():
+    Xtr, ytr = _nuisance(300, 0)
+    Xte, yte = _nuisance(300, 1)
+    small = probe(Xtr, ytr, Xte, yte, draws=1, Cs=(1e-6,))
+    large = probe(Xtr, ytr, Xte, yte, draws=1, Cs=(10.0,))
+    assert small.accuracy < 0.75 and large.accuracy > 0.95  # the grid matters
+    res = probe(Xtr, ytr, Xte, yte, draws=2, Cs=(1e-6, 10.0))
+    assert res.chosen_C == [10.0, 10.0] and res.accuracy > 0.95
+    for table in res.val_accuracies:
+        assert table[repr(10.0)] > table[repr(1e-6)]
+    # the choice is made on validation accuracy, never on the test set: with test labels
+    # flipped the same C is chosen
+    flipped = probe(Xtr, ytr, Xte, 1 - yte, draws=2, Cs=(1e-6, 10.0))
+    assert flipped.chosen_C == res.chosen_C and flipped.accuracy < 0.05
+
+
+def test_resolve_labels_attribute_threshold():
+    class Fake:
+        name = "faces"
+        attribute_names = ("male", "smiling", "eyeglasses", "yaw")
+        @property
+        def labels(self):
+            return {"attributes": np.array([[0, 1, 0, -0.3], [1, 0, 1, 0.4]], np.float32),
+                    "has_bed": np.array([True, False]), "size": np.array([0.1, 0.2], np.float32)}
+
+    assert resolve_labels(Fake(), "attribute:smiling").tolist() == [1, 0]
+    assert resolve_labels(Fake(), "attribute:yaw").tolist() == [0, 1]
+    assert resolve_labels(Fake(), "has_bed").tolist() == [1, 0]
+    with pytest.raises(ProbeError, match="unknown attribute"):
+        resolve_labels(Fake(), "attribute:beard")
+    with pytest.raises(ProbeError, match="continuous"):
+        resolve_labels(Fake(), "size")
+    with pytest.raises(ProbeError, match="available"):
+        resolve_labels(Fake(), "class")
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = ModelConfig.from_preset("examples", 32, ngf=8, ndf=8)
+    G, D = build_gan(cfg)
+    return save_checkpoint(tmp_path_factory.mktemp("ckpt") / "tiny.safetensors", G, D, cfg)
+
+
+def test_run_probe_on_shapes(tiny_checkpoint):
+    res = run_probe(tiny_checkpoint, "shapes", dataset_kwargs={"n": 600}, draws=1,
+                    Cs=(1e-4, 1e-3), seed=0)
+    json.dumps(res)  # JSON-able
+    assert res["feature_dim"] == 16 * 7 * 8
+    assert res["n_test"] == 600 and res["n_pool"] == 600 and res["dataset"] == "shapes"
+    assert res["checkpoint"].endswith("tiny.safetensors") and not res["random_d"]
+    for key in ("accuracy", "accuracy_std", "seed", "labels_per_class", "draws", "n_train", "per_draw"):
+        assert key in res
+    # random (untrained) D features already beat chance on shapes: this checks the plumbing
+    assert res["accuracy"] > res["chance"] + 0.04, res
+
+
+def test_run_probe_random_d_and_limits(tiny_checkpoint):
+    res = run_probe(tiny_checkpoint, "shapes", random_d=True, limit_train=150, limit_test=90,
+                    labels_per_class=10, draws=2, Cs=(1e-3,), seed=3)
+    assert res["random_d"] and res["n_train"] == 30 and res["n_test"] == 90 and res["draws"] == 2
+    assert len(res["per_draw"]) == 2
+
+
+def test_cli(tiny_checkpoint, tmp_path, capsys):
+    out = tmp_path / "r.json"
+    rc = main(["--checkpoint", str(tiny_checkpoint), "--data", "shapes", "--limit-train", "120",
+               "--limit-test", "60", "--draws", "1", "--Cs", "1e-3", "--no-progress", "--out", str(out)])
+    assert rc == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert json.loads(out.read_text()) == printed and printed["n_test"] == 60
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--data", "shapes"], "--checkpoint is required"),
+    (["--checkpoint", "/nonexistent/ckpt.safetensors", "--data", "shapes"], "nonexistent"),
+    (["--random-d", "--image-size", "32", "--data", "no-such-dataset"], "unknown dataset"),
+    (["--random-d", "--image-size", "32", "--data", "shapes", "--label", "attribute:smiling",
+      "--dataset-arg", "n=20"], "attributes"),
+    (["--random-d", "--image-size", "32", "--data", "shapes", "--draws", "0"], "draws"),
+])
+def test_cli_bad_input_exits_2(argv, msg, capsys):
+    assert main(argv + ["--no-progress"]) == 2
+    assert msg in capsys.readouterr().err
+
+
+def test_cli_help_mentions_protocol(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--help"])
+    assert exc.value.code == 0
+    text = capsys.readouterr().out
+    assert "82.8% " in text and "22.48% " in text and "%%" not in text and "--random-d" in text
