@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The main job: set up .venv, then train the default DCGAN on the embedded `rooms` world.
+# The main job: set up .venv, train the default DCGAN on the embedded `rooms` world, then draw the
+# paper's figures that exist so far, with their numbers, into runs/figures/ (PNGs + metrics.json).
 # Re-running continues (or skips) the run in runs/rooms-default. Extra arguments go to
 # `python -m interp.train` (e.g. `bash scripts/main.sh --epochs 10`).
 set -euo pipefail
@@ -14,4 +15,7 @@ else
   python -m interp.train --data rooms --preset examples --size 64 --ngf 32 --ndf 32 \
     --epochs 5 --out "$OUT" --resume "$@"
 fi
+FIGS="${INTERP_FIGURES_DIR:-runs/figures}"
+python -m interp.figures --all --checkpoint "$OUT" --out "$FIGS"
 echo "[main] samples after each epoch: $OUT/samples/ ; checkpoints: $OUT/checkpoints/"
+echo "[main] figures and metrics.json: $FIGS/"
