@@ -33,13 +33,7 @@ from typing import Any, Union
 import torch
 from torch import nn
 
-try:  # our models raise this; plain modules get the same class for a uniform error
-    from interp.models import LayerNotFoundError
-except Exception:  # pragma: no cover - models import is optional for foreign use
-
-    class LayerNotFoundError(KeyError):  # type: ignore[no-redef]
-        def __str__(self) -> str:
-            return str(self.args[0])
+from ..models import LayerNotFoundError  # plain modules get the same error class
 
 
 __all__ = [
