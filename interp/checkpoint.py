@@ -15,7 +15,6 @@ and returns ready, eval-mode G and D.
 
 from __future__ import annotations
 
-import json
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -24,13 +23,12 @@ from typing import Any
 
 import numpy as np
 import safetensors
-import safetensors.torch
 import torch
 
 from . import __version__
-from .atomic import atomic_write_bytes, atomic_write_text
 from .config import ConfigError, ModelConfig
 from .models import Discriminator, Generator
+from .tensorfile import read_tensor_file, write_tensor_file
 
 FORMAT = "interp-dcgan"
 FORMAT_VERSION = 1
@@ -120,7 +118,6 @@ def save_checkpoint(
                 {k: v for k, v in g.items() if k != "params"} for g in opt.state_dict()["param_groups"]
             ],
         }
-    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     full_meta = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -128,19 +125,7 @@ def save_checkpoint(
         "environment": environment_info(),
         **(meta or {}),
     }
-    text = json.dumps(full_meta, sort_keys=True, default=_json_default)
-    blob = safetensors.torch.save(tensors, metadata={META_KEY: text})
-    atomic_write_bytes(path, blob)
-    atomic_write_text(path.with_suffix(".json"), json.dumps(full_meta, indent=2, sort_keys=True, default=_json_default) + "\n")
-    return path
-
-
-def _json_default(obj: Any) -> Any:
-    if isinstance(obj, Path):
-        return str(obj)
-    if isinstance(obj, (np.integer, np.floating)):
-        return obj.item()
-    raise TypeError(f"not JSON-serialisable: {type(obj).__name__}")
+    return write_tensor_file(path, tensors, META_KEY, full_meta)
 
 
 # --------------------------------------------------------------------------- reading
@@ -149,20 +134,7 @@ def _json_default(obj: Any) -> Any:
 def read_checkpoint(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """(tensors, meta) of one of our checkpoints, with errors that name the file."""
     path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        with safetensors.safe_open(str(path), framework="pt") as f:
-            header = f.metadata() or {}
-            tensors = {k: f.get_tensor(k) for k in f.keys()}
-    except Exception as exc:  # safetensors raises its own error types for corrupt headers
-        raise CheckpointError(f"{path}: not a readable safetensors file ({exc})") from exc
-    if META_KEY not in header:
-        raise CheckpointError(f"{path}: safetensors file has no '{META_KEY}' metadata; not an interp checkpoint")
-    try:
-        meta = json.loads(header[META_KEY])
-    except json.JSONDecodeError as exc:
-        raise CheckpointError(f"{path}: metadata is not valid JSON ({exc})") from exc
+    tensors, meta = read_tensor_file(path, META_KEY, CheckpointError, "checkpoint")
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: metadata format is {meta.get('format')!r}, expected {FORMAT!r}")
     if meta.get("format_version", 0) > FORMAT_VERSION:

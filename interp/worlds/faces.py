@@ -129,7 +129,7 @@ def render_params(p: dict[str, np.ndarray], size: int = 64, ss: int = 2):
     x, y = cv.x, cv.y
     sc = p["scale"]
     th = p["yaw"] * MAX_YAW
-    sth, cth = np.sin(th), np.cos(th)
+    sth = np.sin(th)
     cx, cy = p["cx"], p["cy"] - 0.04
     rx, ry = p["face_w"] * sc, 0.45 * sc
     Rf = rx * 1.02
