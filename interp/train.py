@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("data")
     g.add_argument("--data", help=f"dataset name or path (default {DEFAULTS.data!r}); names: see --list-data")
     g.add_argument("--data-root", help="where a real dataset lives (folder, lmdb, .mat, CIFAR batches ...)")
+    g.add_argument("--data-option", dest="data_options", action="append", type=parse_option, metavar="KEY=VALUE",
+                   help="extra dataset argument, repeatable (e.g. n=50000 for the size of an embedded world, "
+                        "crop=148 for CelebA)")
     g.add_argument("--limit", type=int, help="use only the first N images")
     g.add_argument("--list-data", action="store_true", help="list dataset names and exit")
     g = p.add_argument_group("model")
@@ -78,10 +81,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def parse_option(text: str) -> tuple[str, Any]:
+    """``KEY=VALUE`` -> (key, value), the value read as JSON when it is JSON (numbers, true, null)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The run's TrainConfig: stored config when resuming, overridden by the flags given."""
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     given = {k: v for k, v in vars(args).items() if k in names and v is not None}
+    if "data_options" in given:
+        given["data_options"] = dict(given["data_options"])
     base: dict[str, Any] = {}
     out = Path(given.get("out", DEFAULTS.out))
     stored = out / "train_config.json"
@@ -106,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         cfg = config_from_args(args)
         dist_info = init_from_env(cfg.device)
-        dataset = open_dataset(cfg.data, cfg.data_root, image_size=cfg.image_size)
+        dataset = open_dataset(cfg.data, cfg.data_root, image_size=cfg.image_size, **cfg.data_options)
         images = dataset.uint8_images()
         trainer = Trainer(cfg, images, dataset.describe(), dist=dist_info, resume=args.resume)
         result = trainer.run()

@@ -61,6 +61,7 @@ class TrainConfig:
 
     data: str = "rooms"
     data_root: str | None = None
+    data_options: dict[str, Any] = field(default_factory=dict)
     limit: int | None = None
     preset: str = "examples"
     image_size: int = 64
@@ -219,7 +220,7 @@ class Trainer:
     def _restore(self, path: Path) -> None:
         tensors, meta = read_checkpoint(path)
         stored = meta.get("train", {})
-        for key in ("preset", "image_size", "batch_size", "seed", "data", "nz", "ngf", "ndf"):
+        for key in ("preset", "image_size", "batch_size", "seed", "data", "data_options", "nz", "ngf", "ndf"):
             if key in stored and stored[key] != getattr(self.cfg, key):
                 raise ConfigError(
                     f"--resume: {key} is {getattr(self.cfg, key)!r} but the run in {self.out} used "

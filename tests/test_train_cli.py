@@ -85,3 +85,17 @@ def test_help_explains(capsys: pytest.CaptureFixture[str]) -> None:
     text = capsys.readouterr().out
     for word in ("--resume", "--preset", "checkpoint", "safetensors", "--data-root", "bf16"):
         assert word in text
+
+
+def test_data_options_reach_the_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "run"
+    code = main(["--data", "shapes", "--data-option", "n=48", "--data-option", "seed=3", "--size", "32",
+                 "--ngf", "4", "--ndf", "4", "--batch-size", "16", "--epochs", "1", "--out", str(out),
+                 "--no-progress", "--no-tensorboard"])
+    assert code == 0
+    meta = read_checkpoint(out / "checkpoints/final.safetensors")[1]
+    assert meta["train"]["data_options"] == {"n": 48, "seed": 3}
+    assert meta["dataset"]["num_images_used"] == 48 and meta["step"] == 3
+    with pytest.raises(SystemExit):
+        main(["--data-option", "novalue"])
