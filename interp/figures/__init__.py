@@ -13,7 +13,7 @@ Each figure module splits compute (``compute_*`` -> data), plot (``plot_*`` -> F
 new figures register with :func:`register_figure` and are imported below.
 """
 
-from . import latent_walk, samples  # noqa: F401  (register the figures)
+from . import discriminator_filters, latent_walk, samples  # noqa: F401  (register the figures)
 from .context import FigureContext
 from .metrics import FIXED_KEYS, read_metrics, update_metrics
 from .registry import FIGURES, FigureResult, get_figure, list_figures, register_figure, run_figure
