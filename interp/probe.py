@@ -38,6 +38,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .cliutil import parse_option
+
 DEFAULT_CS: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 GRID = 4  # the paper's 4 × 4 max-pool grid
 DEFAULT_VAL_SIZE = 10_000  # the paper's SVHN validation set
@@ -494,16 +496,6 @@ bad input exits with status 2.
 """
 
 
-def _parse_kv(text: str) -> tuple[str, Any]:
-    if "=" not in text:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    key, value = text.split("=", 1)
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m interp.probe",
@@ -515,7 +507,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "(optional with --random-d: then --preset/--image-size/--ndf give the architecture)")
     p.add_argument("--data", required=True, help="dataset name (cifar10, svhn, shapes, faces, rooms, folder ...) or path")
     p.add_argument("--data-root", help="where the dataset lives (not needed for shapes/faces/rooms)")
-    p.add_argument("--dataset-arg", action="append", type=_parse_kv, default=[], metavar="KEY=VALUE",
+    p.add_argument("--data-option", "--dataset-arg", dest="dataset_arg", action="append", type=parse_option, default=[], metavar="KEY=VALUE",
                    help="extra open_dataset keyword (JSON value), e.g. n=600 or seed=1; repeatable")
     p.add_argument("--train-split", default="train")
     p.add_argument("--test-split", default="test")

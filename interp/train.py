@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .checkpoint import CheckpointError
+from .cliutil import parse_option
 from .config import PRESETS, ConfigError
 from .distributed import init_from_env, shutdown
 from .trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
@@ -79,17 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--compile", action="store_const", const=True, help="torch.compile G and D")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
-
-
-def parse_option(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` -> (key, value), the value read as JSON when it is JSON (numbers, true, null)."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key, json.loads(value)
-    except json.JSONDecodeError:
-        return key, value
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
