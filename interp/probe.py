@@ -337,6 +337,19 @@ def resolve_labels(ds: Any, label: str) -> np.ndarray:
     raise ProbeError(f"label {label!r} is continuous ({arr.dtype}); the probe needs class labels")
 
 
+def subsample(images: np.ndarray, labels: np.ndarray, limit: int | None, seed: int,
+              prefix: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``limit`` images (N, 3, S, S) and labels (N,): a seeded random subset in index order,
+    or the first ``limit`` when ``prefix`` (generated data is i.i.d.; real datasets such as class-folder
+    trees are often sorted by class, so a prefix would hold only the first classes)."""
+    if limit is None or limit >= len(images):
+        return images, labels
+    if prefix:
+        return images[:limit], labels[:limit]
+    idx = np.sort(np.random.default_rng(seed).choice(len(images), size=limit, replace=False))
+    return images[idx], labels[idx]
+
+
 def _open(data: str, root: str | None, split: str, size: int, limit: int | None, kwargs: dict[str, Any]):
     from .data import open_dataset
 
@@ -406,8 +419,8 @@ def run_probe(
     its D by a freshly initialised D of the same architecture (``torch.manual_seed(seed)``) — the
     control a trained D should beat; without a checkpoint the architecture is
     ``ModelConfig.from_preset(preset, image_size or 64, ndf=ndf)``. ``image_size`` defaults to the
-    checkpoint's and must equal it. ``limit_train``/``limit_test`` keep the first N images of each
-    split. ``dataset_kwargs`` go to :func:`interp.data.open_dataset` (e.g. ``n``, ``seed``).
+    checkpoint's and must equal it. ``limit_train``/``limit_test`` keep a seeded random N images of
+    each split (the first N for generated datasets). ``dataset_kwargs`` go to :func:`interp.data.open_dataset` (e.g. ``n``, ``seed``).
 
     Keys: accuracy, accuracy_std, error, dataset, checkpoint, random_d, label, seed,
     labels_per_class, draws, feature_dim, n_train, n_val, n_test, chance (majority-class test
@@ -425,10 +438,8 @@ def run_probe(
     ds_tr, im_tr = _open(data, root, train_split, size, limit_train, kwargs)
     ds_te, im_te = _open(data, root, test_split, size, limit_test, kwargs)
     y_tr, y_te = resolve_labels(ds_tr, label), resolve_labels(ds_te, label)
-    if limit_train is not None:
-        im_tr, y_tr = im_tr[:limit_train], y_tr[:limit_train]
-    if limit_test is not None:
-        im_te, y_te = im_te[:limit_test], y_te[:limit_test]
+    im_tr, y_tr = subsample(im_tr, y_tr, limit_train, seed, prefix=data in GENERATED_DATASETS)
+    im_te, y_te = subsample(im_te, y_te, limit_test, seed + 1, prefix=data in GENERATED_DATASETS)
     f_tr = discriminator_features(D, im_tr, batch_size, progress=progress, desc=f"{data}/{train_split}")
     f_te = discriminator_features(D, im_te, batch_size, progress=progress, desc=f"{data}/{test_split}")
     res = probe(f_tr, y_tr, f_te, y_te, labels_per_class=labels_per_class, draws=draws,

@@ -288,3 +288,17 @@ def test_cli_help_mentions_protocol(capsys):
     assert exc.value.code == 0
     text = capsys.readouterr().out
     assert "82.8% " in text and "22.48% " in text and "%%" not in text and "--random-d" in text
+
+
+def test_limit_takes_a_random_subset_of_class_sorted_data() -> None:
+    """A class-sorted real dataset limited to N keeps every class (a prefix would keep only the first)."""
+    from interp.probe import subsample
+
+    labels = np.repeat(np.arange(10), 100)  # sorted by class, like a class-folder tree
+    images = np.zeros((1000, 3, 4, 4), np.uint8)
+    _, kept = subsample(images, labels, 200, seed=0)
+    assert len(kept) == 200 and set(kept) == set(range(10))
+    _, again = subsample(images, labels, 200, seed=0)
+    assert np.array_equal(kept, again)
+    _, first = subsample(images, labels, 200, seed=0, prefix=True)
+    assert set(first) == {0, 1}
