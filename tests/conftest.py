@@ -18,3 +18,11 @@ def tiny_images() -> np.ndarray:
         y, x = rng.integers(0, 24, size=2)
         imgs[i, :, y : y + 8, x : x + 8] = 220
     return imgs
+
+
+@pytest.fixture
+def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """A fresh INTERP_CACHE_DIR (renders, instruments) for one test."""
+    d = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(d))
+    return d

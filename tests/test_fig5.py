@@ -26,13 +26,6 @@ from interp.models import Discriminator, Generator
 
 
 @pytest.fixture
-def cache(tmp_path_factory, monkeypatch):
-    d = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("INTERP_CACHE_DIR", str(d))
-    return d
-
-
-@pytest.fixture
 def tiny_ckpt(tmp_path):
     cfg = ModelConfig.from_preset("examples", 64, ngf=4, ndf=4)
     torch.manual_seed(0)

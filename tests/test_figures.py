@@ -33,13 +33,6 @@ from interp.models import Discriminator, Generator
 
 
 @pytest.fixture
-def cache(tmp_path_factory, monkeypatch):
-    d = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("INTERP_CACHE_DIR", str(d))
-    return d
-
-
-@pytest.fixture
 def fake_instrument(monkeypatch):
     """A random quick-size segmenter stands in for the trained instrument (exercises the code path)."""
     torch.manual_seed(0)
