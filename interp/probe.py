@@ -160,11 +160,17 @@ def _resolve_val_size(val_size: float | None, available: int, pool: int, all_lab
     return n
 
 
-def _fit(X: np.ndarray, y: np.ndarray, C: float, max_iter: int, seed: int):
+def _fit(X: np.ndarray, y: np.ndarray, C: float, max_iter: int, seed: int, n_jobs: int | None = None):
+    """LinearSVC (one-vs-rest for several classes); ``n_jobs`` != 1 fits the classes' binary SVMs in
+    parallel (``OneVsRestClassifier``: the same one-vs-rest scheme LinearSVC uses, liblinear being
+    single-threaded). Returns (classifier, converged)."""
     from sklearn.exceptions import ConvergenceWarning
+    from sklearn.multiclass import OneVsRestClassifier
     from sklearn.svm import LinearSVC
 
     clf = LinearSVC(C=C, loss="squared_hinge", penalty="l2", dual="auto", max_iter=max_iter, random_state=seed)
+    if n_jobs not in (None, 1) and len(np.unique(y)) > 2:
+        clf = OneVsRestClassifier(clf, n_jobs=n_jobs)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
         clf.fit(X, y)
@@ -184,6 +190,7 @@ def probe(
     Cs: Sequence[float] = DEFAULT_CS,
     seed: int = 0,
     max_iter: int = 1000,
+    n_jobs: int | None = None,
 ) -> ProbeResult:
     """Train and test a linear L2-SVM on features, choosing C on a validation split, ``draws`` times.
 
@@ -203,7 +210,8 @@ def probe(
     ``LinearSVC(loss="squared_hinge", dual="auto", max_iter=max_iter)``; fits that stop at
     ``max_iter`` (typically the largest Cs on non-separable features, which are also the slow
     ones) are listed per draw in ``not_converged``. ``accuracy``/``accuracy_std`` are the mean and
-    (population) std of the test accuracy over draws.
+    (population) std of the test accuracy over draws. ``n_jobs``: classes fitted in parallel (-1:
+    all cores; results equal the serial fit's up to solver tolerance).
     """
     from sklearn.preprocessing import StandardScaler
 
@@ -259,7 +267,7 @@ def probe(
         bad: list[float] = []
         best = None
         for C in Cs:
-            clf, ok = _fit(Xl, ytr[labelled], C, max_iter, seed)
+            clf, ok = _fit(Xl, ytr[labelled], C, max_iter, seed, n_jobs)
             if not ok:
                 bad.append(C)
             acc = float((clf.predict(Xv) == ytr[val]).mean())
@@ -269,7 +277,7 @@ def probe(
         _, C_best, clf, scaler = best
         if labels_per_class is None:  # refit on the whole pool with the chosen C
             scaler = StandardScaler().fit(Xtr)
-            clf, ok = _fit(scaler.transform(Xtr), ytr, C_best, max_iter, seed)
+            clf, ok = _fit(scaler.transform(Xtr), ytr, C_best, max_iter, seed, n_jobs)
             if not ok and C_best not in bad:
                 bad.append(C_best)
             n_train = pool
@@ -412,6 +420,7 @@ def run_probe(
     max_iter: int = 1000,
     dataset_kwargs: dict[str, Any] | None = None,
     progress: bool = False,
+    n_jobs: int | None = None,
 ) -> dict[str, Any]:
     """The whole protocol for one checkpoint and dataset; returns a JSON-able dict.
 
@@ -443,7 +452,7 @@ def run_probe(
     f_tr = discriminator_features(D, im_tr, batch_size, progress=progress, desc=f"{data}/{train_split}")
     f_te = discriminator_features(D, im_te, batch_size, progress=progress, desc=f"{data}/{test_split}")
     res = probe(f_tr, y_tr, f_te, y_te, labels_per_class=labels_per_class, draws=draws,
-                val_size=val_size, Cs=Cs, seed=seed, max_iter=max_iter)
+                val_size=val_size, Cs=Cs, seed=seed, max_iter=max_iter, n_jobs=n_jobs)
     _, counts = np.unique(y_te, return_counts=True)
     return {
         "accuracy": res.accuracy,
@@ -462,6 +471,7 @@ def run_probe(
         "draws": int(draws),
         "Cs": [float(c) for c in Cs],
         "max_iter": int(max_iter),
+        "n_jobs": n_jobs,
         "feature_dim": res.feature_dim,
         "n_train": res.n_train[0],
         "n_val": res.n_val[0],
@@ -542,6 +552,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ndf", type=int, help="D width for --random-d without --checkpoint")
     p.add_argument("--batch-size", type=int, default=256, help="feature-extraction batch size")
     p.add_argument("--threads", type=int, help="torch CPU threads")
+    p.add_argument("--jobs", type=int, default=1, help="SVM classes fitted in parallel (one-vs-rest; -1: all cores; default 1)")
     p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
     p.add_argument("--out", help="also write the JSON result here")
     return p
@@ -571,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels_per_class=args.labels_per_class, draws=args.draws, limit_train=args.limit_train,
             limit_test=args.limit_test, seed=args.seed, val_size=val_size, Cs=args.Cs,
             random_d=args.random_d, preset=args.preset, ndf=args.ndf, batch_size=args.batch_size,
-            max_iter=args.max_iter,
+            max_iter=args.max_iter, n_jobs=args.jobs,
             dataset_kwargs=dict(args.dataset_arg), progress=not args.no_progress,
         )
     except (ProbeError, DatasetError, CheckpointError, ConfigError, FileNotFoundError, KeyError) as exc:

@@ -59,7 +59,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULTS.epochs})")
     g.add_argument("--batch-size", type=int, help="global batch size (preset default: paper 128, examples 64)")
     g.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS.lr})")
+    g.add_argument("--lr-d", type=float, help="D's Adam learning rate, if it should differ from G's (default: --lr)")
     g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {DEFAULTS.beta1})")
+    g.add_argument("--real-label", type=float,
+                   help="D's target for real images (default 1.0; 0.9 = one-sided label smoothing, Salimans et al. 2016)")
+    g.add_argument("--instance-noise", type=float,
+                   help="std of Gaussian noise added to every image D sees, annealed linearly to 0 over the run "
+                        "(default 0: off; images are in [-1, 1])")
     g.add_argument("--weight-decay", type=float, help="L2 weight decay (preset default: paper 1e-5, examples 0)")
     g.add_argument("--seed", type=int, help=f"seed for init, data order and z (default {DEFAULTS.seed})")
     g = p.add_argument_group("run")

@@ -71,8 +71,11 @@ class TrainConfig:
     epochs: int = 5
     batch_size: int | None = None
     lr: float = 2e-4
+    lr_d: float | None = None
     beta1: float = 0.5
     weight_decay: float | None = None
+    real_label: float = 1.0
+    instance_noise: float = 0.0
     seed: int = 0
     out: str = "runs/default"
     device: str = "auto"
@@ -103,6 +106,12 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.lr > 0:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
+        if self.lr_d is not None and not self.lr_d > 0:
+            raise ConfigError(f"lr_d must be > 0, got {self.lr_d}")
+        if not 0.5 < self.real_label <= 1.0:
+            raise ConfigError(f"real_label must be in (0.5, 1], got {self.real_label}")
+        if not self.instance_noise >= 0:
+            raise ConfigError(f"instance_noise must be >= 0, got {self.instance_noise}")
 
     def model_config(self) -> ModelConfig:
         return ModelConfig.from_preset(
@@ -179,7 +188,7 @@ class Trainer:
             self.D.to(memory_format=torch.channels_last)
         betas = (cfg.beta1, 0.999)
         self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
         self.source = BatchSource(
             images, cfg.batch_size, cfg.seed, self.device,
             rank=self.dist.rank, world_size=self.dist.world_size, channels_last=channels_last,
@@ -319,15 +328,28 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
 
-    def _train_step(self, real: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """One D update and one G update (non-saturating G loss); returns 5 stats (on device)."""
+    def noise_sigma(self, step: int) -> float:
+        """Instance-noise std at ``step``: ``instance_noise`` at step 0, linearly down to 0 at the end."""
+        if self.cfg.instance_noise <= 0:
+            return 0.0
+        return self.cfg.instance_noise * max(0.0, 1.0 - step / max(self.total_steps, 1))
+
+    def _train_step(self, real: torch.Tensor, z: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None
+                    ) -> torch.Tensor:
+        """One D update and one G update (non-saturating G loss); returns 5 stats (on device).
+
+        ``noise``: (real_noise, fake_noise), each shaped like ``real`` (B, C, H, W), added to what D
+        sees (instance noise, already scaled); the G step sees the same fake noise. Reals are
+        labelled ``cfg.real_label`` in D's loss (one-sided label smoothing when < 1)."""
         autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.use_amp else nullcontext()
         self.optD.zero_grad(set_to_none=True)
         with autocast:
             fake = self.G_run(z)
-            out_real = self.D_run(real)
-            out_fake = self.D_run(fake.detach())
-            loss_d = F.binary_cross_entropy_with_logits(out_real.float(), torch.ones_like(out_real, dtype=torch.float32)) + \
+            d_real_in, d_fake_in = (real, fake) if noise is None else (real + noise[0], fake + noise[1])
+            out_real = self.D_run(d_real_in)
+            out_fake = self.D_run(d_fake_in.detach())
+            real_target = torch.full_like(out_real, self.cfg.real_label, dtype=torch.float32)
+            loss_d = F.binary_cross_entropy_with_logits(out_real.float(), real_target) + \
                 F.binary_cross_entropy_with_logits(out_fake.float(), torch.zeros_like(out_fake, dtype=torch.float32))
         loss_d.backward()
         self.optD.step()
@@ -337,7 +359,7 @@ class Trainer:
         if freeze:
             self.D.requires_grad_(False)
         with autocast:
-            out_gen = self.D_run(fake)
+            out_gen = self.D_run(d_fake_in)
             loss_g = F.binary_cross_entropy_with_logits(out_gen.float(), torch.ones_like(out_gen, dtype=torch.float32))
         loss_g.backward()
         if freeze:
@@ -372,7 +394,13 @@ class Trainer:
                 real = self.source.batch(perm, index)
                 z_gen.manual_seed(_mix(cfg.seed, self.step, self.dist.rank))
                 z = sample_z_torch(self.source.local_batch, self.model_cfg, z_gen, self.device)
-                pending.append((self.step, self._train_step(real, z)))
+                sigma = self.noise_sigma(self.step)
+                noise = None
+                if sigma > 0:
+                    noise = tuple(sigma * torch.randn(real.shape, generator=z_gen, device=self.device, dtype=real.dtype)
+                                  .to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+                                  for _ in range(2))
+                pending.append((self.step, self._train_step(real, z, noise)))
                 self.step += 1
                 bar.update(1)
                 epoch_done = self.step % spe == 0

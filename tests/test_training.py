@@ -47,6 +47,28 @@ def test_resume_equals_straight_run(tmp_path: Path, tiny_images: np.ndarray, pre
     assert steps == list(range(12))
 
 
+def test_stabilisers_resume_exactly_and_change_training(tmp_path: Path, tiny_images: np.ndarray) -> None:
+    """Instance noise (annealed), one-sided label smoothing and a separate D learning rate: a
+    resumed run still equals a straight one, and each option really changes what is trained."""
+    opts = dict(instance_noise=0.3, real_label=0.9, lr_d=1e-4)
+    straight = Trainer(_cfg(tmp_path / "a", **opts), tiny_images).run()
+    Trainer(_cfg(tmp_path / "b", max_steps=5, **opts), tiny_images).run()
+    resumed = Trainer(_cfg(tmp_path / "b", **opts), tiny_images, resume=True).run()
+    a, b = _weights(straight.final_checkpoint), _weights(resumed.final_checkpoint)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+    plain = _weights(Trainer(_cfg(tmp_path / "plain"), tiny_images).run().final_checkpoint)
+    for i, (key, value) in enumerate(opts.items()):
+        single = _weights(Trainer(_cfg(tmp_path / f"only{i}", **{key: value}), tiny_images).run().final_checkpoint)
+        assert any(not torch.equal(single[k], plain[k]) for k in plain if k.startswith("D.")), key
+
+    t = Trainer(_cfg(tmp_path / "sched", instance_noise=0.4, lr_d=3e-4), tiny_images)
+    assert t.noise_sigma(0) == pytest.approx(0.4)
+    assert t.noise_sigma(t.total_steps // 2) == pytest.approx(0.2)
+    assert t.noise_sigma(t.total_steps) == 0.0
+    assert t.optD.param_groups[0]["lr"] == 3e-4 and t.optG.param_groups[0]["lr"] == 2e-4
+
+
 def test_run_outputs(tmp_path: Path, tiny_images: np.ndarray) -> None:
     res = Trainer(_cfg(tmp_path, epochs=2), tiny_images, {"name": "tiny"}).run()
     files = {p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file()}
@@ -81,11 +103,11 @@ def test_resume_with_changed_settings_is_refused(tmp_path: Path, tiny_images: np
 class _Poisoned(Trainer):
     """Corrupts D's weights at step 6, so the losses of step 6 onward are NaN."""
 
-    def _train_step(self, real, z):
+    def _train_step(self, real, z, noise=None):
         if self.step == 6:
             with torch.no_grad():
                 self.D.conv1.conv.weight.fill_(float("nan"))
-        return super()._train_step(real, z)
+        return super()._train_step(real, z, noise)
 
 
 def test_nan_stops_and_keeps_last_good_checkpoint(tmp_path: Path, tiny_images: np.ndarray) -> None:
@@ -104,6 +126,12 @@ def test_train_config_validation() -> None:
         TrainConfig(amp="fp8")
     with pytest.raises(ConfigError, match="epochs"):
         TrainConfig(epochs=0)
+    with pytest.raises(ConfigError, match="real_label"):
+        TrainConfig(real_label=0.3)
+    with pytest.raises(ConfigError, match="instance_noise"):
+        TrainConfig(instance_noise=-1)
+    with pytest.raises(ConfigError, match="lr_d"):
+        TrainConfig(lr_d=0)
     assert TrainConfig(preset="paper").batch_size == 128
     assert TrainConfig(preset="examples").batch_size == 64
 
