@@ -28,7 +28,7 @@ from interp.figures import context as fctx
 from interp.figures.__main__ import main
 from interp.figures.latent_walk import compute_latent_walks, lerp, slerp, walk_latents
 from interp.figures.samples import compute_samples, nn_ratio
-from interp.instruments import RoomSegmenter
+from interp.instruments import FaceAttributeNet, RoomSegmenter
 from interp.models import Discriminator, Generator
 
 
@@ -37,12 +37,13 @@ def fake_instrument(monkeypatch):
     """A random quick-size segmenter stands in for the trained instrument (exercises the code path)."""
     torch.manual_seed(0)
     seg = RoomSegmenter(n_classes=11, widths=(8, 16, 32)).eval()
+    att = FaceAttributeNet(widths=(8, 16, 24, 32)).eval()  # for the faces figures (Figs. 7, 8)
     calls = []
 
     def get(name, *, quick=False, progress=True):
         calls.append((name, quick))
-        assert name == "room_segmenter"
-        return seg
+        assert name in ("room_segmenter", "face_attributes")
+        return seg if name == "room_segmenter" else att
 
     monkeypatch.setattr(fctx, "get_instrument", get)
     return calls
@@ -192,11 +193,16 @@ def test_cli_fig4_end_to_end(tmp_path, tiny_run, cache, fake_instrument):
     assert fake_instrument == [("room_segmenter", True)]
 
 
-def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument):
+def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument, monkeypatch):
     out = tmp_path / "figs"
+    faces_run = tmp_path / "faces-run"  # the faces figures' default model (no quick training in tests)
+    G, D, cfg = tiny_gan(seed=7)
+    save_checkpoint(faces_run / "checkpoints" / "final", G, D, cfg, {"dataset": {"name": "faces"}, "epoch": 2})
+    monkeypatch.setenv("INTERP_QUICK_FACES_RUN", str(faces_run))
     assert main(["--all", "--quick", "--checkpoint", str(tiny_run), "--out", str(out), "--no-progress"]) == 0
     m = read_metrics(out / "metrics.json")
-    assert {"fig2", "fig3", "fig4", "memorization"} <= set(m)
+    assert {"fig2", "fig3", "fig4", "memorization", "fig7", "fig8"} <= set(m)
+    assert m["fig7"]["data"] == "faces" and m["fig7"]["checkpoint"].startswith(str(tmp_path / "faces-run"))
     assert m["fig2"]["checkpoint"].endswith("epoch_001.safetensors") and m["fig2"]["epoch"] == 1
     assert m["fig3"]["checkpoint"].endswith("epoch_005.safetensors") and m["fig3"]["epoch"] == 5
     for s in ("fig2", "fig3"):

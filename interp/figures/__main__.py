@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..cliutil import parse_option
 from . import FIGURES, FigureContext, list_figures, run_figure
 
 EPILOG = """\
@@ -18,6 +19,7 @@ examples:
   python -m interp.figures --all                          # default models, into figures/
   python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
   python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
+  python -m interp.figures --only fig7 --option 'fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90'
 
 Default models: runs/rooms-default and runs/faces-default (trained first if missing, as
 scripts/main.sh does); --quick uses tiny stand-ins (runs/quick-*) and the quick instruments.
@@ -43,7 +45,23 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tiny default models, quick instruments and small sample counts (tests, smoke runs)")
     p.add_argument("--device", default="cpu", help="device for the models (default cpu)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--option", action="append", default=[], type=parse_option, metavar="FIG.KEY=VALUE",
+                   help="a setting of one figure (repeatable; VALUE read as JSON when it is JSON), e.g. "
+                        "fig7.exemplars=... or fig8.left=3,17,42,8 (see each figure's module docstring)")
     return p
+
+
+def figure_options(pairs: Sequence[tuple[str, object]]) -> dict[str, dict[str, object]]:
+    """[("fig7.exemplars", v), ...] -> {"fig7": {"exemplars": v}}; unknown figures raise ValueError."""
+    out: dict[str, dict[str, object]] = {}
+    for key, value in pairs:
+        fig, sep, name = key.partition(".")
+        if not sep or not name:
+            raise ValueError(f"--option {key}=...: expected FIG.KEY=VALUE, e.g. fig7.exemplars=...")
+        if fig not in FIGURES:
+            raise ValueError(f"--option {key}=...: unknown figure {fig!r}; choose from {', '.join(list_figures())}")
+        out.setdefault(fig, {})[name] = value
+    return out
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -65,8 +83,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown figure(s) {', '.join(unknown)}; choose from: {', '.join(names)}", file=sys.stderr)
         return 2
+    try:
+        options = figure_options(args.option)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
-                        data=args.data, device=args.device, progress=args.progress)
+                        data=args.data, device=args.device, progress=args.progress, options=options)
     failed = []
     for name in chosen:
         t0 = time.time()

@@ -42,6 +42,7 @@ class FigureContext:
     figures of its world (a model trained on other data replaces it for every figure; world
     measurements are then null with a note). ``gan``: an already loaded model, same rule.
     ``data``: the world / data name of the checkpoint when its metadata lacks one (foreign files).
+    ``options``: per-figure settings, ``{"fig7": {"exemplars": ...}}`` (CLI: ``--option fig7.exemplars=...``).
     """
 
     out: Path = Path("figures")
@@ -52,10 +53,15 @@ class FigureContext:
     data: str | None = None
     device: str = "cpu"
     progress: bool = True
+    options: dict[str, dict[str, Any]] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.out = Path(self.out)
+
+    def option(self, figure: str, key: str, default: Any = None) -> Any:
+        """Figure ``figure``'s option ``key`` (``--option FIGURE.KEY=VALUE``), else ``default``."""
+        return (self.options.get(figure) or {}).get(key, default)
 
     # ----------------------------------------------------------------- paths
 
