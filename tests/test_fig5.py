@@ -113,3 +113,27 @@ def test_cli_fig5_end_to_end(tmp_path, cache, tiny_ckpt, monkeypatch):
     assert sec["data"] == "rooms"
     assert 0 <= sec["object_energy_trained"] <= 1 and 0 <= sec["object_energy_random"] <= 1
     assert len(sec["preferred_class_trained"]) == 6
+
+
+def test_fig5_on_a_foreign_theano_svhn_discriminator(tmp_path, monkeypatch):
+    """The authors' 32x32 SVHN D format (Theano .npy files) probed on SVHN test digits written in
+    the real .mat format: the figure is drawn, and object energy is null with a note (no masks)."""
+    import scipy.io
+
+    from test_foreign_checkpoints import theano_params, write_theano
+
+    gen, dis = theano_params(nc=3)
+    write_theano(tmp_path / "authors", "svhn", gen, dis)
+    x = np.random.default_rng(0).integers(0, 256, (32, 32, 3, 40), dtype=np.uint8)
+    y = (np.arange(40) % 10 + 1).reshape(-1, 1).astype(np.uint8)
+    scipy.io.savemat(tmp_path / "test_32x32.mat", {"X": x, "y": y})
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(tmp_path / "cache"))
+    out = tmp_path / "figs"
+    ckpt = next((tmp_path / "authors").glob("svhn_discrim_params*"))
+    rc = main(["--only", "fig5", "--quick", "--checkpoint", str(ckpt), "--data", "svhn",
+               "--data-root", str(tmp_path), "--out", str(out), "--no-progress"])
+    assert rc == 0
+    assert (out / "fig5_guided_backprop.png").is_file()
+    fig5 = read_metrics(out / "metrics.json")["fig5"]
+    assert fig5["object_energy_trained"] is None and fig5["object_energy_random"] is None
+    assert "note" in fig5 and "svhn test images" in fig5["images"]

@@ -377,7 +377,7 @@ def theano_discrim(x: np.ndarray, p: list[np.ndarray]) -> np.ndarray:
 T_NZ, T_NC = 3, 2
 
 
-def theano_params(seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def theano_params(seed: int = 0, nc: int = T_NC) -> tuple[list[np.ndarray], list[np.ndarray]]:
     rng = np.random.default_rng(seed)
 
     def w(*shape: int) -> np.ndarray:
@@ -386,8 +386,8 @@ def theano_params(seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     def gb(c: int) -> list[np.ndarray]:
         return [(0.5 + rng.random(c)).astype(np.float32), (0.3 * rng.standard_normal(c)).astype(np.float32)]
 
-    gen = [w(T_NZ, 4 * 16), *gb(4 * 16), w(4, 2, 5, 5), *gb(2), w(2, 1, 5, 5), *gb(1), w(1, T_NC, 5, 5)]
-    dis = [w(1, T_NC, 5, 5), w(2, 1, 5, 5), *gb(2), w(4, 2, 5, 5), *gb(4), w(4 * 16, 1) * 0.2]
+    gen = [w(T_NZ, 4 * 16), *gb(4 * 16), w(4, 2, 5, 5), *gb(2), w(2, 1, 5, 5), *gb(1), w(1, nc, 5, 5)]
+    dis = [w(1, nc, 5, 5), w(2, 1, 5, 5), *gb(2), w(4, 2, 5, 5), *gb(4), w(4 * 16, 1) * 0.2]
     return gen, dis
 
 

@@ -38,7 +38,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a checkpoint file or run directory; replaces the default model for the figures of its "
                         "world (Figs. 2/3 use its checkpoints/epoch_001 and epoch_005 when it is a run directory)")
     p.add_argument("--data", metavar="NAME",
-                   help="what --checkpoint was trained on (rooms, faces, ...) when its metadata does not say")
+                   help="what --checkpoint was trained on (rooms, faces, svhn, lsun, ...) when its metadata does not say; "
+                        "with --data-root, real images of it feed the figures that need real images (Fig. 5)")
+    p.add_argument("--data-root", metavar="PATH",
+                   help="where the real dataset named by --data lives (folder, lmdb, .mat, CIFAR batches ...)")
     p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures/)")
     p.add_argument("--seed", type=int, default=0, help="seed of every latent sample (default 0)")
     p.add_argument("--quick", action="store_true",
@@ -89,7 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
-                        data=args.data, device=args.device, progress=args.progress, options=options)
+                        data=args.data, data_root=args.data_root, device=args.device, progress=args.progress,
+                        options=options)
     failed = []
     for name in chosen:
         t0 = time.time()

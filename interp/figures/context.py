@@ -51,6 +51,7 @@ class FigureContext:
     checkpoint: str | Path | None = None
     gan_override: LoadedGAN | None = None
     data: str | None = None
+    data_root: str | Path | None = None
     device: str = "cpu"
     progress: bool = True
     options: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -261,18 +261,36 @@ def plot_fig5(data: Fig5Data, title: str) -> Figure:
 # --------------------------------------------------------------------------------------------- figure
 
 
+def fig5_images(ctx: FigureContext, gan: Any, n: int) -> tuple[Any, str]:
+    """(dataset, description) of the images D is probed on: the test renders of the model's world;
+    for a model of real data, that data's test split when ``ctx.data`` and ``ctx.data_root`` (or the
+    run's own stored ``data_root``) name it (e.g. the authors' SVHN D with ``--data svhn --data-root svhn/``); else rooms renders."""
+    size = gan.config.image_size
+    world = ctx.world_of(gan)
+    if world is not None:
+        return open_dataset(world, split="test", n=n, image_size=size), f"{world} test renders"
+    data = ctx.data_name(gan)
+    root = ctx.data_root or ((gan.meta or {}).get("train") or {}).get("data_root")  # our own runs store it
+    if data and root is not None:
+        ds = open_dataset(data, root, split="test", image_size=size)
+        return ds, f"{data} test images ({root})"
+    return open_dataset("rooms", split="test", n=n, image_size=size), "rooms test renders (the model's own data was not given)"
+
+
+
 @register_figure("fig5", world="rooms", title="Guided backprop of discriminator features (paper Fig. 5)")
 def fig5(ctx: FigureContext) -> FigureResult:
     """Guided backprop of the trained vs a random D's most active last-conv features; object energy."""
     gan = ctx.gan("rooms")
     world = ctx.world_of(gan)
     n = N_IMAGES[ctx.quick]
-    size = gan.config.image_size
-    ds = open_dataset(world or "rooms", split="test", n=n, image_size=size)
+    ds, source = fig5_images(ctx, gan, n)
     images = np.asarray(ds.uint8_images())
+    if len(images) > n:  # a real dataset: a seeded random n of its test split
+        images = images[np.sort(np.random.default_rng(ctx.seed).choice(len(images), n, replace=False))]
     maps = np.asarray(ds.maps()) if world == "rooms" else None
     data = compute_fig5(gan, images, maps, getattr(ds, "class_names", None), seed=ctx.seed)
-    values: dict[str, Any] = {**data.numbers, "images": f"{world or 'rooms'} test renders"}
+    values: dict[str, Any] = {**data.numbers, "images": source}
     if data.note:
         values["note"] = data.note
         sub = "object energy not measured (no object labels for this model's data)"
