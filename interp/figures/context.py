@@ -7,6 +7,7 @@ applies, else the project's default model (trained on first use, see :mod:`.defa
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,20 @@ class FigureContext:
     def option(self, figure: str, key: str, default: Any = None) -> Any:
         """Figure ``figure``'s option ``key`` (``--option FIGURE.KEY=VALUE``), else ``default``."""
         return (self.options.get(figure) or {}).get(key, default)
+
+    def check_options(self, figure: str, allowed: Iterable[str]) -> None:
+        """Raise ValueError naming any ``--option FIGURE.KEY`` that ``figure`` does not take."""
+        allowed = list(allowed)
+        unknown = sorted(set(self.options.get(figure) or {}) - set(allowed))
+        if unknown:
+            raise ValueError(f"{figure}: unknown option(s) {unknown}; {figure} takes {allowed}")
+
+    def generator(self, world: str) -> LoadedGAN:
+        """:meth:`gan` for a figure that samples: raises ValueError if the checkpoint has no G."""
+        gan = self.gan(world)
+        if gan.G is None:
+            raise ValueError(f"{gan.path}: the checkpoint has no generator")
+        return gan
 
     # ----------------------------------------------------------------- paths
 

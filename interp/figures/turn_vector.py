@@ -200,12 +200,8 @@ def plot_turn(res: TurnResult, title: str, n_show: int = 8, s: float = 0.58) -> 
 @register_figure("fig8", world="faces", title="A turn vector (paper Fig. 8)")
 def fig8(ctx: FigureContext) -> FigureResult:
     """Random samples moved along mean z(left) − mean z(right); Spearman ρ between step and measured yaw."""
-    gan = ctx.gan("faces")
-    if gan.G is None:
-        raise ValueError(f"{gan.path}: the checkpoint has no generator")
-    unknown = sorted(set(ctx.options.get("fig8") or {}) - set(OPTIONS))
-    if unknown:
-        raise ValueError(f"fig8: unknown option(s) {unknown}; fig8 takes {list(OPTIONS)}")
+    ctx.check_options("fig8", OPTIONS)
+    gan = ctx.generator("faces")
     world = ctx.world_of(gan)
     n_pool = int(ctx.option("fig8", "pool", N_POOL[ctx.quick]))
     n_rows = int(ctx.option("fig8", "rows", N_ROWS[ctx.quick]))

@@ -305,12 +305,8 @@ def _highlights(data: Fig7Data) -> dict[str, list[int]]:
 @register_figure("fig7", world="faces", title="Vector arithmetic on faces (paper Fig. 7)")
 def fig7(ctx: FigureContext) -> FigureResult:
     """Latent vs pixel-space arithmetic with 3-exemplar means; share of outputs with the target attributes."""
-    gan = ctx.gan("faces")
-    if gan.G is None:
-        raise ValueError(f"{gan.path}: the checkpoint has no generator")
-    unknown = sorted(set(ctx.options.get("fig7") or {}) - set(OPTIONS))
-    if unknown:
-        raise ValueError(f"fig7: unknown option(s) {unknown}; fig7 takes {list(OPTIONS)}")
+    ctx.check_options("fig7", OPTIONS)
+    gan = ctx.generator("faces")
     world = ctx.world_of(gan)
     n_pool = int(ctx.option("fig7", "pool", N_POOL[ctx.quick]))
     n_sheet = min(int(ctx.option("fig7", "sheet", N_SHEET[ctx.quick])), n_pool)
