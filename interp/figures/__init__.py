@@ -15,6 +15,8 @@ new figures register with :func:`register_figure` and are imported below.
 
 from . import discriminator_filters, latent_walk, samples  # noqa: F401  (register the figures)
 from . import turn_vector, vector_arithmetic  # noqa: F401  (Figs. 7 and 8)
+from . import probe_table  # noqa: F401  (Tables 1-2: table1)
+from . import forget_windows  # noqa: F401  (Fig. 6)
 from .context import FigureContext
 from .metrics import FIXED_KEYS, read_metrics, update_metrics
 from .registry import FIGURES, FigureResult, get_figure, list_figures, register_figure, run_figure

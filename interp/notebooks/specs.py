@@ -1,0 +1,322 @@
+"""One spec per notebook: ``notebooks/<name>.ipynb`` is generated from these.
+
+Every notebook has the same shape: a title with what the paper claimed and what we measure, a
+parameters cell (tagged ``parameters``; :mod:`interp.notebooks.build` injects new values there), a
+setup cell, a cell that calls into :mod:`interp` and shows the figure and its numbers, and a closing
+cell that prints a sentence comparing the measured numbers (read from the run, never typed in) to
+the paper's claim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Param:
+    """One line of a parameters cell: ``NAME = default  # comment``."""
+
+    name: str
+    default: Any
+    comment: str
+
+
+COMMON_PARAMS: tuple[Param, ...] = (
+    Param("CHECKPOINT", None, "checkpoint file or run directory; None: the project's default model"),
+    Param("DATA", None, "what CHECKPOINT was trained on (rooms, faces, ...) if its metadata does not say"),
+    Param("OUT", None, "PNGs + metrics.json go here; None: runs/figures (runs/figures-quick if QUICK)"),
+    Param("QUICK", False, "tiny default models, quick instruments, small sample counts (smoke runs, CI)"),
+    Param("SEED", 0, "seed of every latent sample"),
+    Param("DEVICE", "cpu", "device for the models"),
+    Param("PROGRESS", True, "progress bars (the batch runner turns them off)"),
+    Param("OPTIONS", {}, "per-figure settings, as `python -m interp.figures --option`: {'fig7': {'pool': 500}}"),
+)
+
+PROBE_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
+    Param("LABEL", None, "label to predict; None: rooms 'window_count' (4 classes), faces 'attribute:smiling'"),
+    Param("LABELS_PER_CLASS", None, "labelled examples per class per draw (Table 2 style: 100); None: all"),
+    Param("N_TRAIN", None, "train images; None: 2000 (600 if QUICK)"),
+    Param("N_TEST", None, "test images; None: 1000 (300 if QUICK)"),
+    Param("DRAWS", None, "label draws to average over; None: 3 (2 if QUICK)"),
+)
+
+
+@dataclass(frozen=True)
+class NotebookSpec:
+    """What one notebook shows. ``figure``: the registered figure it needs (the notebook is skipped
+    while it is not registered); ``module``: the module that registers it when ``interp.figures``
+    does not import it itself (imported by the notebook and by the runner)."""
+
+    name: str
+    title: str
+    claim: str  # markdown: what the paper showed / claimed
+    measure: str  # markdown: what we measure and how to read it
+    figure: str | None
+    verdict: str  # code of the closing cell: prints a sentence built from the measured numbers
+    module: str | None = None
+    run: str | None = None  # code of the main cell; None: run_figure(figure, ctx) + show_result
+    params: tuple[Param, ...] = COMMON_PARAMS
+
+    def run_code(self) -> str:
+        """The main cell's code."""
+        if self.run is not None:
+            return self.run
+        if self.figure is None:
+            raise ValueError(f"notebook {self.name!r}: give either a figure or run code")
+        head = f"import {self.module}  # noqa: F401  (registers {self.figure!r})\n" if self.module else ""
+        return f"{head}result = run_figure({self.figure!r}, ctx)\nshow_result(result)"
+
+
+_NOTE = 'if m.get("note"):\n    print("Note:", m["note"])'
+
+_FD_VERDICT = """\
+m = result.metrics
+r = ratio(m["fd"], m["fd_floor"])
+print(f"Samples after epoch {m['epoch']}: Fréchet distance {fmt(m['fd'], '.2f')} to held-out renders; "
+      f"real-vs-real floor {fmt(m['fd_floor'], '.2f')} ({fmt(r, '.1f')}× the floor).")
+"""
+
+FIG2 = NotebookSpec(
+    name="fig2_samples_epoch1",
+    title="Fig. 2 — samples after one epoch",
+    claim=("After **one pass** over LSUN bedrooms (small learning rate, minibatch SGD) the samples already "
+           "look like bedrooms. The argument: after a single pass the model cannot have memorised its "
+           "training images, so good samples here are not copies."),
+    measure=("An 8×8 grid of samples from the run's epoch-1 checkpoint, and the **Fréchet distance** `fd` of "
+             "generated vs held-out real renders in the feature space of an instrument trained on the "
+             "world's own labels (rooms: the segmenter), next to `fd_floor`, the FD of real vs real at the "
+             "same sample size. `fd / fd_floor` = 1 would mean samples as close to the data as other real "
+             "images."),
+    figure="fig2",
+    verdict=_FD_VERDICT + """\
+if r is not None:
+    print("The paper shows good-looking one-epoch samples (no number); by this measure the samples are "
+          + ("close to real renders (within 2× the floor)." if r <= 2 else "still far from real renders "
+             "(more than 2× the floor)."))
+""" + _NOTE,
+)
+
+FIG3 = NotebookSpec(
+    name="fig3_samples_epoch5",
+    title="Fig. 3 — samples after five epochs",
+    claim=("After five epochs the samples are better, but show **under-fitting artefacts**: the same noise "
+           "texture repeated across samples (visible on e.g. the bed sheets)."),
+    measure=("Samples of the epoch-5 checkpoint (quick mode: the epoch-2 checkpoint stands in, noted in the "
+             "metrics), with the same Fréchet distance `fd` and floor `fd_floor` as Fig. 2, so the two "
+             "epochs can be compared."),
+    figure="fig3",
+    verdict=_FD_VERDICT + """\
+from interp.figures import read_metrics
+
+epoch1 = read_metrics(ctx.metrics_path).get("fig2", {})
+if epoch1.get("fd") is not None and m["fd"] is not None:
+    better = m["fd"] < epoch1["fd"]
+    print(f"After epoch {epoch1.get('epoch')} it was {epoch1['fd']:.2f}: more training "
+          + ("brought the samples closer to real data, as the paper's figures suggest." if better
+             else "did not lower the distance here."))
+else:
+    print("Run the Fig. 2 notebook first (same OUT) to compare with the one-epoch samples.")
+""" + _NOTE,
+)
+
+MEMORIZATION = NotebookSpec(
+    name="memorization",
+    title="§4.1 — is the model memorising? Nearest training images of samples",
+    claim=("Section 4.1 argues the model does not memorise: one-epoch samples already look good (Fig. 2), "
+           "walks through latent space are smooth (Fig. 4), and the training set was de-duplicated with an "
+           "autoencoder hash. The authors' code also logged the nearest-neighbour distance from samples to "
+           "held-out images."),
+    measure=("Each sample beside its nearest training image and nearest held-out image (pixel L2 on 32×32). "
+             "`nn_ratio` = median over samples of (distance to nearest training image) / (distance to nearest "
+             "held-out image), with equally many images in both reference sets: ≈ 1 means samples are no "
+             "closer to the images the model saw than to unseen ones; ≪ 1 means copies."),
+    figure="memorization",
+    verdict="""\
+m = result.metrics
+r = m["nn_ratio"]
+if r is None:
+    print("nn_ratio not measured.")
+else:
+    print(f"nn_ratio = {r:.3f} (median NN distance to training images / to held-out images).")
+    print("No sign of memorisation: samples are about as far from the training images as from unseen ones, "
+          "as the paper argues." if r >= 0.9 else
+          "Samples sit closer to the training images than to unseen ones (ratio below 0.9): compare each "
+          "sample with its nearest training image above; copies would look the same.")
+if m.get("nn_ratio_epoch1") is not None:
+    print(f"The one-epoch model (the paper's argument): nn_ratio = {m['nn_ratio_epoch1']:.3f}.")
+""" + _NOTE,
+)
+
+FIG4 = NotebookSpec(
+    name="fig4_latent_walk",
+    title="Fig. 4 — walking the latent space",
+    claim=("Rows of interpolations through 9 random points of z. **Smooth transitions** mean the model has "
+           "learned relevant representations rather than memorised; sharp jumps would suggest memorisation. "
+           "Semantic changes appear along the walks (a wall slowly gains a window; a TV turns into a "
+           "window)."),
+    measure=("`max_step_ratio` = the largest single step (pixel L2 between consecutive frames of a finely "
+             "sampled walk) over the mean step of the same walk, for the worst walk: a smooth walk stays "
+             "near 1–3, a sharp jump stands far above. On rooms, the segmenter's window and bed share is "
+             "drawn under each row, so \"a window slowly appears\" becomes a visible ramp."),
+    figure="fig4",
+    verdict="""\
+m = result.metrics
+r = m["max_step_ratio"]
+print(f"Worst of {m.get('n_walks')} walks (walk {m.get('worst_walk')}): largest single step = {fmt(r, '.2f')}× "
+      "the mean step of that walk.")
+if r is not None:
+    print("Smooth, as the paper reports (no step above 3× the mean)." if r <= 3 else
+          "At least one sharp jump (above 3× the mean step): look at that row.")
+windows = m.get("window_range_per_walk")
+if windows and max(windows) >= 0.01:
+    print(f"The segmenter's window share changes by up to {max(windows):.3f} of the image along a walk: "
+          "see the curves for whether windows appear gradually or switch on.")
+elif windows:
+    print("The segmenter finds (almost) no windows changing along these walks.")
+""" + _NOTE,
+)
+
+FIG5 = NotebookSpec(
+    name="fig5_guided_backprop",
+    title="Fig. 5 — guided backpropagation of discriminator features",
+    claim=("Guided-backpropagation visualisations of the discriminator's last convolution layer: for a "
+           "**trained** D the features fire on typical parts of a bedroom (beds, windows); for a "
+           "**randomly initialised** D (the baseline) they respond to nothing semantically relevant."),
+    measure=("For the 6 most active last-conv filters of each D, the guided-backprop images of their "
+             "strongest responses on held-out renders. `object_energy_trained` / `object_energy_random` = "
+             "the share of guided-backprop energy that falls on labelled object pixels (window, bed, "
+             "picture, door, ... — not wall, floor, ceiling); spread uniformly it would equal the object "
+             "pixel share (`object_pixel_share_*`, the chance level). Each filter's preferred class is the "
+             "class with the largest energy share / pixel share."),
+    figure="fig5",
+    verdict="""\
+m = result.metrics
+t, r = m["object_energy_trained"], m["object_energy_random"]
+print(f"Guided-backprop energy on object pixels: trained D {fmt(t)}, random D {fmt(r)} "
+      f"(chance: {fmt(m.get('object_pixel_share_trained'))} and {fmt(m.get('object_pixel_share_random'))}).")
+if m.get("preferred_class_trained"):
+    print("Preferred class per filter: trained", m["preferred_class_trained"], "| random",
+          m.get("preferred_class_random"))
+if t is not None and r is not None:
+    print("As in the paper, the trained D's features concentrate on objects more than the random D's."
+          if t > r else "Unlike the paper's figure, the trained D does not concentrate on objects more than "
+          "the random D here.")
+""" + _NOTE,
+)
+
+FIG6 = NotebookSpec(
+    name="fig6_forget_windows",
+    title="Fig. 6 — forgetting to draw windows",
+    claim=("On 150 samples, 52 window bounding boxes were drawn by hand. A logistic regression on the "
+           "generator's second-highest conv layer predicted whether an activation lies on a window; every "
+           "feature map with a positive weight (200 of them) was dropped. In the new samples **windows "
+           "vanish** or turn into doors and mirrors, while the rest of the scene stays coherent."),
+    measure=("The same procedure on generated rooms (`interp/figures/forget_windows.py` says where the window "
+             "boxes come from; `fig6_annotate_by_hand.ipynb` lets you draw your own). `auc`: the logistic "
+             "regression's held-out AUC; `maps_dropped`; window pixel share (by the segmenter) "
+             "`window_frac_before` → `window_frac_after`, against `window_frac_random_control` (as many "
+             "random maps dropped); `other_classes_abs_change`: how much the rest of the scene changed."),
+    figure="fig6",
+    module="interp.figures.forget_windows",
+    verdict="""\
+m = result.metrics
+b, a, c = m["window_frac_before"], m["window_frac_after"], m["window_frac_random_control"]
+print(f"Dropped {fmt(m['maps_dropped'])} feature maps (window classifier AUC {fmt(m['auc'])}).")
+print(f"Window pixel share: {fmt(b, '.4f')} before, {fmt(a, '.4f')} after the drop, "
+      f"{fmt(c, '.4f')} after dropping as many random maps; other classes changed by "
+      f"{fmt(m['other_classes_abs_change'], '.4f')}.")
+if None not in (a, b, c):
+    print("As in the paper, windows vanish far more than when random maps are dropped." if a < c and a < b
+          else "Unlike the paper, dropping the window maps does not remove windows more than the random control.")
+""" + _NOTE,
+)
+
+FIG7 = NotebookSpec(
+    name="fig7_vector_arithmetic",
+    title="Fig. 7 — vector arithmetic on faces",
+    claim=("Averaging z over three exemplars per concept, *smiling woman − neutral woman + neutral man* "
+           "decodes to a **smiling man** (and *man with glasses − man without + woman* to a woman with "
+           "glasses); the same arithmetic in pixel space gives a blurry overlay."),
+    measure=("`success`: how often the decoded result (centre sample and its noisy neighbours) carries the "
+             "target attributes according to an attribute classifier trained on the faces world's labels; "
+             "`pixel_baseline_success`: the same for the pixel-space arithmetic."),
+    figure="fig7",
+    module="interp.figures.vector_arithmetic",
+    verdict="""\
+m = result.metrics
+s, p = m["success"], m["pixel_baseline_success"]
+print(f"Latent arithmetic gives the target attributes in {fmt(s, '.0%')} of its outputs; the same arithmetic "
+      f"in pixel space in {fmt(p, '.0%')}.")
+if s is not None and p is not None:
+    print("As in the paper, arithmetic in z works and beats the pixel-space baseline." if s > p
+          else "Unlike the paper, arithmetic in z does not beat the pixel-space baseline here.")
+""" + _NOTE,
+)
+
+FIG8 = NotebookSpec(
+    name="fig8_turn_vector",
+    title="Fig. 8 — a \"turn\" vector",
+    claim=("The mean z of four faces looking left minus the mean z of four looking right gives a **turn "
+           "vector**; adding steps along it to random samples turns their pose smoothly."),
+    measure=("`spearman`: the rank correlation between the step along the turn vector and the head yaw "
+             "measured by the attribute network (trained on the faces world's pose labels), pooled over "
+             "all walks. The vector points from right- to left-looking and negative yaw is looking left, "
+             "so a working turn vector gives ρ near −1 (the aim: |ρ| ≥ 0.8); "
+             "`spearman_random_direction` is the control, a random direction of the same length (≈ 0)."),
+    figure="fig8",
+    module="interp.figures.turn_vector",
+    verdict="""\
+m = result.metrics
+s, c, turn = m["spearman"], m.get("spearman_random_direction"), m.get("yaw_change_mean")
+print(f"Spearman correlation between the step along the turn vector and the measured yaw: {fmt(s, '+.3f')} "
+      f"(random direction of the same length: {fmt(c, '+.3f')}); mean yaw change over a walk {fmt(turn, '+.3f')} "
+      "(yaw -1 ... +1 = -45° ... +45°).")
+if s is not None and abs(s) < 0.8:
+    print("The pose follows the vector only partly here (|rho| < 0.8, the aim).")
+elif s is not None and turn is not None and abs(turn) < 0.1:
+    print("The pose moves consistently with the vector (|rho| >= 0.8) but hardly at all: the faces barely turn.")
+elif s is not None:
+    print("As in the paper, moving along the vector turns the faces (|rho| >= 0.8).")
+""" + _NOTE,
+)
+
+TABLE1 = NotebookSpec(
+    name="table1_probe",
+    title="Tables 1–2 — the discriminator as a feature extractor",
+    claim=("Every conv layer of D, max-pooled to a 4×4 grid, flattened and concatenated, feeds a "
+           "regularised linear L2-SVM. **CIFAR-10: 82.8 % accuracy** with a D trained on ImageNet-1k "
+           "(k-means baseline 80.6 %); **SVHN with 1000 labels: 22.48 % error** (a supervised CNN of the "
+           "same architecture: 28.87 %)."),
+    measure=("The same protocol (`interp.probe`: LinearSVC, C chosen on a validation split, mean ± std over "
+             "label draws) on the world the model was trained on: rooms → number of windows (0–3, 4 "
+             "classes), faces → smiling. `accuracy` ± `accuracy_std` for the trained D, "
+             "`accuracy_random_d` for a freshly initialised D of the same architecture (the control), and "
+             "`chance` (majority class). `LABELS_PER_CLASS = 100` gives Table 2's few-label setting."),
+    figure="table1",
+    module="interp.figures.probe_table",
+    params=PROBE_PARAMS,
+    run="""\
+probe = {"label": LABEL, "labels_per_class": LABELS_PER_CLASS, "n_train": N_TRAIN, "n_test": N_TEST, "draws": DRAWS}
+ctx.options.setdefault("table1", {}).update({k: v for k, v in probe.items() if v is not None})  # = --option table1.KEY=VALUE
+result = run_figure("table1", ctx)
+show_result(result)""",
+    verdict="""\
+m = result.metrics
+a, r, c = m["accuracy"], m.get("accuracy_random_d"), m.get("chance")
+print(f"{m.get('dataset')} / {m.get('label')}: trained-D features {fmt(a, '.1%')} ± {fmt(m['accuracy_std'], '.1%')}, "
+      f"random-D features {fmt(r, '.1%')}, majority class {fmt(c, '.1%')} "
+      f"({m.get('n_train')} labelled images, {m.get('draws')} draws).")
+if None not in (a, r):
+    print("As in the paper, the trained discriminator's features are a better representation than a random D's."
+          if a > r else "Here the trained D's features do not beat the random-D control.")
+""" + _NOTE,
+)
+
+
+def notebook_specs() -> tuple[NotebookSpec, ...]:
+    """All notebooks, in the order the runner executes them."""
+    return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG7, FIG8, TABLE1)
+
+
+__all__ = ["COMMON_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "notebook_specs"]
