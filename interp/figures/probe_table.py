@@ -9,8 +9,9 @@ of the same architecture (seeded with ``ctx.seed``) is the control a trained D s
 Numbers (section ``table1``): ``accuracy``, ``accuracy_std``, ``dataset`` (SPEC §5), plus
 ``accuracy_random_d``, ``accuracy_random_d_std``, ``chance`` (majority-class test accuracy), ``label``,
 ``labels_per_class``, ``n_train``, ``n_val``, ``n_test``, ``draws``, ``feature_dim``, ``chosen_C``.
-Sizes: 2,000 train / 1,000 test renders, 3 draws (quick: 600 / 300, 2 draws); the SVM fits dominate
-(one draw at 4,000 / 2,000 with ndf = 32 took ~4 min on a busy 2-core CPU). A model not trained on
+Sizes: 1,000 train / 1,000 test renders, 2 draws (quick: 600 / 300, 2 draws), so that ``--all`` stays
+within its 3-minute budget on a 2-core CPU; the SVM fits dominate (one draw at 2,000 train took 34 s
+there with the classes fitted in parallel). ``--option table1.n_train=...`` for more. A model not trained on
 an embedded world has no labels here: the keys are null with a note (use ``python -m interp.probe``
 with a labelled dataset instead).
 
@@ -30,7 +31,7 @@ from .plotting import FONT, TITLE_FONT, new_figure, save_figure
 from .registry import FigureResult, register_figure
 
 LABELS: dict[str, str] = {"rooms": "window_count", "faces": "attribute:smiling"}
-SIZES: dict[bool, dict[str, int]] = {False: {"n_train": 2000, "n_test": 1000, "draws": 3},
+SIZES: dict[bool, dict[str, int]] = {False: {"n_train": 1000, "n_test": 1000, "draws": 2},
                                      True: {"n_train": 600, "n_test": 300, "draws": 2}}
 #: the C grid: the probe's default without its two largest values (1 and 10), whose fits are by far
 #: the slowest (liblinear runs to max_iter there); a C on the grid's edge shows up in ``chosen_C``

@@ -36,9 +36,9 @@ COMMON_PARAMS: tuple[Param, ...] = (
 PROBE_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
     Param("LABEL", None, "label to predict; None: rooms 'window_count' (4 classes), faces 'attribute:smiling'"),
     Param("LABELS_PER_CLASS", None, "labelled examples per class per draw (Table 2 style: 100); None: all"),
-    Param("N_TRAIN", None, "train images; None: 2000 (600 if QUICK)"),
+    Param("N_TRAIN", None, "train images; None: 1000 (600 if QUICK)"),
     Param("N_TEST", None, "test images; None: 1000 (300 if QUICK)"),
-    Param("DRAWS", None, "label draws to average over; None: 3 (2 if QUICK)"),
+    Param("DRAWS", None, "label draws to average over; None: 2 (2 if QUICK)"),
 )
 
 
