@@ -125,9 +125,9 @@ def _record_fits(monkeypatch):
     seen = []
     real = P._fit
 
-    def spy(X, y, C, max_iter, seed):
+    def spy(X, y, C, max_iter, seed, n_jobs=None):
         seen.append((C, len(y), np.bincount(y).tolist()))
-        return real(X, y, C, max_iter, seed)
+        return real(X, y, C, max_iter, seed, n_jobs)
 
     monkeypatch.setattr(P, "_fit", spy)
     return seen
@@ -302,3 +302,16 @@ def test_limit_takes_a_random_subset_of_class_sorted_data() -> None:
     assert np.array_equal(kept, again)
     _, first = subsample(images, labels, 200, seed=0, prefix=True)
     assert set(first) == {0, 1}
+
+
+def test_parallel_one_vs_rest_fit_gives_the_serial_result():
+    """--jobs fits the classes' binary SVMs in parallel: same accuracy and chosen C as serial."""
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(20, 3))
+    X, Xt = rng.normal(size=(240, 20)).astype(np.float32), rng.normal(size=(90, 20)).astype(np.float32)
+    y, yt = (X @ W).argmax(1), (Xt @ W).argmax(1)
+    serial = probe(X, y, Xt, yt, draws=2, Cs=(1e-2, 1.0))
+    parallel = probe(X, y, Xt, yt, draws=2, Cs=(1e-2, 1.0), n_jobs=2)
+    assert parallel.chosen_C == serial.chosen_C
+    assert parallel.accuracies == pytest.approx(serial.accuracies, abs=0.02)
+    assert serial.accuracy > 0.6
