@@ -2,7 +2,7 @@
 
 Made for finding training settings on a GPU machine: every configuration is one
 ``python -m interp.train`` process (all running at once on the same device), and every kept epoch
-checkpoint is then measured with :func:`interp.measure.measure_generator` (FD, attribute / class
+checkpoint is then measured with :func:`interp.analysis.measure.measure_generator` (FD, attribute / class
 shares, yaw spread). The summary is one JSON file plus a table on stdout.
 
     python bench/sweep.py --plan bench/plans/faces.json --out runs/sweep --device cuda
@@ -33,8 +33,8 @@ def train_command(name: str, args: list[str], common: list[str], out: Path, devi
 
 def measure_run(run: Path, epochs: list[int], n: int) -> list[dict[str, Any]]:
     """measure_generator on each kept epoch checkpoint of ``run`` (those that exist)."""
-    from interp.checkpoint import load_gan
-    from interp.measure import measure_generator
+    from interp.analysis.measure import measure_generator
+    from interp.io.checkpoint import load_gan
 
     rows = []
     for e in epochs:

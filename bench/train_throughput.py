@@ -26,9 +26,9 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from interp.core.models import build_gan
 from interp.data import open_dataset
-from interp.models import build_gan
-from interp.trainer import TrainConfig, Trainer, resolve_device
+from interp.train.trainer import TrainConfig, Trainer, resolve_device
 
 
 def _sync(device: torch.device) -> None:

@@ -1,12 +1,39 @@
-"""Shared fixtures: tiny configs that train in a second on a CPU."""
+"""Shared fixtures: thread settings, one cache per session, tiny data that trains in a second on a CPU.
+
+* Threads: every test runs with ``INTERP_TEST_THREADS`` torch threads (default 1: the models in the
+  tests are tiny, and on a small shared CPU one thread is several times faster than two fighting).
+* Cache: one ``INTERP_CACHE_DIR`` for the whole session (renders, the quick instruments), so the
+  quick instruments are trained once per session and the developer's ``~/.cache/interp`` is never
+  touched. A test that needs an empty cache sets its own ``INTERP_CACHE_DIR`` under ``tmp_path``.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_settings(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Thread count and the session's INTERP_CACHE_DIR (also inherited by subprocesses and kernels)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(os.environ.get("INTERP_TEST_THREADS", "1")))
+    path = tmp_path_factory.mktemp("session-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("INTERP_CACHE_DIR", str(path))
+        yield path
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="session")
+def session_cache(_session_settings: Path) -> Path:
+    """The session's INTERP_CACHE_DIR (renders and quick instruments, made once and shared)."""
+    return _session_settings
 
 
 @pytest.fixture
@@ -21,8 +48,7 @@ def tiny_images() -> np.ndarray:
 
 
 @pytest.fixture
-def cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
-    """A fresh INTERP_CACHE_DIR (renders, instruments) for one test."""
-    d = tmp_path_factory.mktemp("cache")
-    monkeypatch.setenv("INTERP_CACHE_DIR", str(d))
-    return d
+def cache(session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The session's INTERP_CACHE_DIR, set again for this test (in case another test changed it)."""
+    monkeypatch.setenv("INTERP_CACHE_DIR", str(session_cache))
+    return session_cache

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from interp.batches import BatchSource
+from interp.train.batches import BatchSource
 
 
 def test_device_resident_equals_host_path(tiny_images: np.ndarray) -> None:

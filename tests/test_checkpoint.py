@@ -10,11 +10,11 @@ import pytest
 import safetensors.torch
 import torch
 
-from interp import atomic
-from interp.checkpoint import CheckpointError, load_gan, read_checkpoint, save_checkpoint
-from interp.config import ModelConfig
-from interp.latent import sample_z
-from interp.models import build_gan
+from interp.core.config import ModelConfig
+from interp.core.latent import sample_z
+from interp.core.models import build_gan
+from interp.io import atomic
+from interp.io.checkpoint import CheckpointError, load_gan, read_checkpoint, save_checkpoint
 
 
 def _pair(seed: int = 0):
@@ -116,3 +116,37 @@ def test_atomic_open_leaves_no_temp_on_error(tmp_path: Path) -> None:
             fh.write("half")
             raise RuntimeError("boom")
     assert not target.exists() and os.listdir(tmp_path) == []
+
+
+def test_atomic_files_honour_the_umask_and_keep_an_existing_mode(tmp_path: Path) -> None:
+    """Files were created 0600 (the temp file's mode); now 0666 less the umask, or the replaced file's mode."""
+    old = os.umask(0o022)
+    try:
+        atomic.atomic_write_text(tmp_path / "a.txt", "x")
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+        os.umask(0o077)
+        atomic.atomic_write_text(tmp_path / "b.txt", "x")
+        assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o600
+        (tmp_path / "a.txt").chmod(0o664)
+        atomic.atomic_write_text(tmp_path / "a.txt", "y")  # replacing keeps the file's own mode
+        assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o664 and (tmp_path / "a.txt").read_text() == "y"
+    finally:
+        os.umask(old)
+
+
+def test_stale_temp_of_a_killed_writer_is_removed_on_the_next_write(tmp_path: Path) -> None:
+    """A writer killed mid-write leaves its temp file; the next write of the same file removes it, but
+    never a temp of a live writer or of another file."""
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)
+    stale = tmp_path / f".ckpt.safetensors.{dead_pid}.abcd1234.tmp"
+    live = tmp_path / f".ckpt.safetensors.{os.getppid()}.abcd1234.tmp"
+    other = tmp_path / f".other.safetensors.{dead_pid}.abcd1234.tmp"
+    for p in (stale, live, other):
+        p.write_bytes(b"half")
+    atomic.atomic_write_bytes(tmp_path / "ckpt.safetensors", b"whole")
+    assert not stale.exists() and live.exists() and other.exists()
+    assert (tmp_path / "ckpt.safetensors").read_bytes() == b"whole"

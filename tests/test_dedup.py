@@ -10,20 +10,20 @@ import pytest
 import torch
 from PIL import Image
 
-from interp.data import open_dataset
-from interp.dedup import (
+from interp.analysis.dedup import (
     HashAutoencoder,
     duplicates_to_remove,
     find_duplicate_groups,
     fit_hash_autoencoder,
     hash_codes,
     load_hash_autoencoder,
-    main,
     pack,
     prepare_batch,
     save_hash_autoencoder,
 )
-from interp.instruments_io import InstrumentError, load_instrument, save_instrument
+from interp.cli.dedup import main
+from interp.data import open_dataset
+from interp.io.instrument_files import InstrumentError, load_instrument, save_instrument
 
 N_BASE, N_PAIRS = 500, 20
 NEAR_HAMMING = 3

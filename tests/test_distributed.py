@@ -12,9 +12,9 @@ import safetensors.torch
 import torch
 import torch.multiprocessing as mp
 
-from interp.checkpoint import read_checkpoint
-from interp.distributed import init_from_env, shutdown
-from interp.trainer import TrainConfig, Trainer
+from interp.io.checkpoint import read_checkpoint
+from interp.train.distributed import init_from_env, shutdown
+from interp.train.trainer import TrainConfig, Trainer
 
 
 def _free_port() -> int:
@@ -54,6 +54,6 @@ def test_two_gloo_processes_stay_in_sync(tmp_path: Path, tiny_images: np.ndarray
     assert meta["world_size"] == 2 and meta["step"] == 2 * (96 // 16)
     assert torch.allclose(tensors["G.out.conv.weight"], r0["G.out.conv.weight"])
     torch.manual_seed(0)
-    from interp.models import Generator
+    from interp.core.models import Generator
     fresh = Generator(TrainConfig(preset="examples", image_size=32, ngf=8, ndf=8).model_config())
     assert not torch.allclose(fresh.out.conv.weight, r0["G.out.conv.weight"])  # it trained

@@ -8,21 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-torch.set_num_threads(1)
-
-from interp.checkpoint import load_gan, save_checkpoint
-from interp.config import ModelConfig
+from interp.analysis.filters import class_lift, compute_fig5, object_energy
+from interp.cli.figures import main
+from interp.core.config import ModelConfig
+from interp.core.models import Discriminator, Generator
 from interp.data import open_dataset
 from interp.figures import read_metrics
-from interp.figures.__main__ import main
-from interp.figures.discriminator_filters import (
-    class_lift,
-    compute_fig5,
-    gbp_to_uint8,
-    object_energy,
-    plot_fig5,
-)
-from interp.models import Discriminator, Generator
+from interp.figures.discriminator_filters import gbp_to_uint8, plot_fig5
+from interp.io.checkpoint import load_gan, save_checkpoint
 
 
 @pytest.fixture
@@ -119,7 +112,6 @@ def test_fig5_on_a_foreign_theano_svhn_discriminator(tmp_path, monkeypatch):
     """The authors' 32x32 SVHN D format (Theano .npy files) probed on SVHN test digits written in
     the real .mat format: the figure is drawn, and object energy is null with a note (no masks)."""
     import scipy.io
-
     from test_foreign_checkpoints import theano_params, write_theano
 
     gen, dis = theano_params(nc=3)

@@ -15,21 +15,23 @@ import pytest
 import torch
 from torch import nn
 
-torch.set_num_threads(1)
-
-from interp.analysis.arithmetic import (SMILING_MAN, WOMAN_WITH_GLASSES, compute_arithmetic, custom_equation,
-                                        neighbour_offsets)
+from interp.analysis.arithmetic import (
+    SMILING_MAN,
+    WOMAN_WITH_GLASSES,
+    compute_arithmetic,
+    custom_equation,
+    neighbour_offsets,
+    parse_exemplars,
+)
 from interp.analysis.exemplars import Concept, hand_selection, parse_indices, select_exemplars
-from interp.analysis.turn import (compute_turn, select_turn_exemplars, spearman, turn_vector,
-                                  walk_latents)
-from interp.checkpoint import save_checkpoint
-from interp.config import ModelConfig
+from interp.analysis.turn import compute_turn, select_turn_exemplars, spearman, turn_vector, walk_along
+from interp.cli.figures import main
+from interp.core.config import ModelConfig
+from interp.core.models import Discriminator, Generator
 from interp.figures import FigureContext, read_metrics, run_figure
 from interp.figures import context as fctx
-from interp.figures.__main__ import main
-from interp.figures.vector_arithmetic import parse_exemplars
 from interp.instruments import FaceAttributeNet
-from interp.models import Discriminator, Generator
+from interp.io.checkpoint import save_checkpoint
 
 NZ, S = 6, 8
 
@@ -193,7 +195,7 @@ def test_turn_vector_on_toy_generator_gives_negative_spearman():
     assert summary["spearman"] == pytest.approx(res.spearman, abs=1e-4) and summary["n_walked"] == 10
     with torch.no_grad():
         torch.testing.assert_close(res.images[:, 3], G(z[rows]))  # t = 0 is the sample itself
-    torch.testing.assert_close(walk_latents(z[:2], v, np.array([0.0, 2.0]))[:, 1], z[:2] + 2 * v)
+    torch.testing.assert_close(walk_along(z[:2], v, np.array([0.0, 2.0]))[:, 1], z[:2] + 2 * v)
 
 
 def test_turn_selection_falls_back_and_notes_it():
@@ -314,5 +316,5 @@ def test_foreign_generator_with_hand_picked_exemplars(tmp_path, face_instrument)
     # told it is a faces generator: the classifier measures it
     ctx = FigureContext(out=out, quick=True, checkpoint=g_path, data="faces", progress=False)
     r7, r8 = run_figure("fig7", ctx), run_figure("fig8", ctx)
-    assert r7.metrics["success"] is not None and r7.metrics["data"] == "faces"
+    assert 0 <= r7.metrics["success"] <= 1 and r7.metrics["data"] == "faces"
     assert "spearman_per_row" in r8.metrics

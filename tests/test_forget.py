@@ -14,31 +14,32 @@ import pytest
 import torch
 from torch import nn
 
-torch.set_num_threads(1)
-
 from interp.analysis import ablate, channel_means, record
 from interp.analysis.annotations import Box, write_boxes
 from interp.analysis.forget import (
+    ClassMeter,
     ForgetConfig,
     assemble_dataset,
+    automatic_boxes,
     box_cell_mask,
+    compute_fig6,
     curve_counts,
     find_window_maps,
     fit_window_classifier,
     generate,
     layer_features,
-    main as forget_main,
     random_map_sets,
     select_maps,
 )
-from interp.checkpoint import LoadedGAN, save_checkpoint
-from interp.config import ModelConfig
+from interp.cli.forget import main as forget_main
+from interp.core.config import ModelConfig
+from interp.core.latent import sample_z
+from interp.core.models import Discriminator, Generator
 from interp.figures import FigureContext, read_metrics, run_figure
 from interp.figures import context as fctx
-from interp.figures.forget_windows import ClassMeter, automatic_boxes, compute_fig6, fig6_title, plot_fig6
+from interp.figures.forget_windows import fig6_title, plot_fig6
 from interp.figures.plotting import save_figure
-from interp.latent import sample_z
-from interp.models import Discriminator, Generator
+from interp.io.checkpoint import LoadedGAN, save_checkpoint
 from interp.worlds.rooms import CLASS_NAMES
 
 PAINTER = 5
@@ -335,7 +336,7 @@ class FakeWidget:
 
 
 def test_hand_annotation_session_and_fallbacks(painter, tmp_path, capsys):
-    from interp.analysis.hand_annotation import AnnotationSession
+    from interp.notebooks.annotation import AnnotationSession
 
     G, cfg = painter
     s = AnnotationSession.create(G, cfg, n=12, seed=0, work=tmp_path / "w", segmenter=BlueIsWindow().eval(),
@@ -359,33 +360,26 @@ def test_hand_annotation_session_and_fallbacks(painter, tmp_path, capsys):
 
 
 def test_hand_annotation_notebook_builds():
+    """The hand-annotation notebook comes from the one notebook builder: a tagged parameters cell
+    that takes injected values, the drawing and fitting sections, valid Python everywhere."""
     import ast
 
     import nbformat
 
-    from interp.analysis.hand_annotation import build_notebook, set_parameters
+    from interp.notebooks.build import ParameterError, build_notebook, inject_parameters
+    from interp.notebooks.specs import notebook_specs
 
-    nb = build_notebook()
+    spec = next(s for s in notebook_specs() if s.name == "fig6_annotate_by_hand")
+    nb = build_notebook(spec)
     nbformat.validate(nb)
+    assert [c.id for c in nb.cells] == ["title", "parameters", "setup", "draw-help", "draw", "fit-help", "fit",
+                                        "reading", "verdict"]
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1
-    set_parameters(nb, {"QUICK": True, "CHECKPOINT": "runs/x"})
+    inject_parameters(nb, {"QUICK": True, "CHECKPOINT": "runs/x"})
     assert "QUICK = True" in tagged[0].source and "CHECKPOINT = 'runs/x'" in tagged[0].source
     for c in nb.cells:
         if c.cell_type == "code":
             ast.parse(c.source)
-    with pytest.raises(KeyError, match="NOPE"):
-        set_parameters(nb, {"NOPE": 1})
-
-
-def test_committed_notebook_matches_its_builder():
-    from pathlib import Path
-
-    import nbformat
-
-    from interp.analysis.hand_annotation import NOTEBOOK_PATH, build_notebook
-
-    path = Path(__file__).resolve().parents[1] / NOTEBOOK_PATH
-    committed = nbformat.read(path, as_version=4)
-    assert [c.source for c in committed.cells] == [c.source for c in build_notebook().cells], (
-        f"{NOTEBOOK_PATH} is stale: python -m interp.analysis.hand_annotation")
+    with pytest.raises(ParameterError, match="NOPE"):
+        inject_parameters(nb, {"NOPE": 1})

@@ -16,8 +16,8 @@ from torch import nn
 
 from interp.analysis import guided_backprop as gb_mod
 from interp.analysis.guided_backprop import guided_backprop, max_responses
-from interp.config import ModelConfig
-from interp.models import Discriminator
+from interp.core.config import ModelConfig
+from interp.core.models import Discriminator
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 

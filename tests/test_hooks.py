@@ -1,4 +1,4 @@
-"""record / ablate / channel_means / penultimate_features (interp.analysis.hooks).
+"""record / ablate / channel_means / penultimate_features (interp.core.hooks).
 
 Convention checked here: ``record`` sees the POST-ablation output of a layer (ablation hooks are
 prepended), whichever context is entered first.
@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 from interp.analysis import LayerNotFoundError, ablate, channel_means, penultimate_features, record
-from interp.config import ModelConfig
-from interp.models import Generator
+from interp.core.config import ModelConfig
+from interp.core.models import Generator
 
 
 def no_hooks(model: nn.Module) -> bool:

@@ -1,6 +1,6 @@
 """Measuring instruments: segmenter, face attribute net, Fréchet distance, train-or-load registry.
 
-The quick instruments are trained once per module (into a tmp cache) and shared by the tests."""
+The quick instruments are trained once per session (into the session cache, see conftest) and shared."""
 
 from __future__ import annotations
 
@@ -19,25 +19,19 @@ from interp.instruments import (
     frechet_distance,
     get_instrument,
     predict_attributes,
+    registry,
     segment,
     stored_metrics,
     train_attribute_classifier,
     window_boxes,
 )
-from interp.instruments import registry
-from interp.instruments_io import load_instrument, save_instrument
+from interp.io.instrument_files import load_instrument, save_instrument
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory):
-    """A tmp INTERP_CACHE_DIR for the whole module (renders + instruments)."""
-    path = tmp_path_factory.mktemp("instrument-cache")
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small convs on a shared 2-core box: 1 thread is several times faster
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INTERP_CACHE_DIR", str(path))
-        yield path
-    torch.set_num_threads(threads)
+def cache(session_cache):
+    """The session's INTERP_CACHE_DIR: the quick instruments trained here are reused by the other modules."""
+    return session_cache
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +90,7 @@ def test_face_attributes_quick_accuracy(faces_net, cache):
     metrics = stored_metrics("face_attributes", quick=True)["metrics"]["64px"]
     # quick config measured (seed 0): male 0.955, smiling 0.84, eyeglasses 0.855, yaw MAE 0.083;
     # the full config: 0.994 / 1.0 / 1.0, yaw MAE 0.034
-    for name, acc in metrics["accuracy"].items():
+    for acc in metrics["accuracy"].values():
         assert acc > 0.7, metrics
     assert metrics["yaw_mae"] < 0.3, metrics
     ds = open_dataset("faces", n=5, split="test")
@@ -132,7 +126,7 @@ def test_training_is_deterministic_and_leaves_global_rng_alone(cache):
     nets = [train_attribute_classifier(x, a[:, :3], ["m", "s", "e"], a[:, 3], widths=(4, 4, 8, 8), steps=3,
                                        batch_size=8, seed=1, progress=False) for _ in range(2)]
     assert torch.equal(torch.get_rng_state(), state)
-    for p, q in zip(nets[0].state_dict().values(), nets[1].state_dict().values()):
+    for p, q in zip(nets[0].state_dict().values(), nets[1].state_dict().values(), strict=True):
         assert torch.equal(p, q)
 
 
@@ -214,7 +208,7 @@ def test_celeba_attributes_train_the_classifier(tmp_path, monkeypatch) -> None:
     batch = render("faces", range(160), seed=5, size=64)
     names = ["5_o_Clock_Shadow", "Eyeglasses", "Male", "Smiling"]
     lines = [str(len(batch)), " ".join(names)]
-    for i, (img, att) in enumerate(zip(batch.images, batch.attributes)):
+    for i, (img, att) in enumerate(zip(batch.images, batch.attributes, strict=True)):
         Image.fromarray(img).resize((178, 218)).save(root / "img_align_celeba" / f"{i + 1:06d}.jpg", quality=95)
         flags = [-1, 1 if att[2] else -1, 1 if att[0] else -1, 1 if att[1] else -1]
         lines.append(f"{i + 1:06d}.jpg " + " ".join(f"{v:2d}" for v in flags))

@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 import torch
 
-from interp.checkpoint import load_gan, save_checkpoint
-from interp.config import ModelConfig
-from interp.measure import generate, main, measure_generator
-from interp.models import build_gan
+from interp.analysis.measure import measure_generator
+from interp.cli.measure import main
+from interp.core.config import ModelConfig
+from interp.core.generation import sample_images
+from interp.core.models import build_gan
+from interp.io.checkpoint import load_gan, save_checkpoint
 
 
 @pytest.fixture
-def tiny_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("INTERP_CACHE_DIR", str(tmp_path / "cache"))
-    torch.set_num_threads(1)
+def tiny_checkpoint(tmp_path: Path, cache: Path):
 
     def make(world: str) -> Path:
         torch.manual_seed(0)
@@ -29,8 +29,8 @@ def tiny_checkpoint(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 def test_generate_is_seeded_and_batch_independent(tiny_checkpoint) -> None:
     G = load_gan(tiny_checkpoint("rooms")).G
-    a = generate(G, 12, seed=3, batch_size=5)
-    b = generate(G, 12, seed=3, batch_size=12)
+    a = sample_images(G, 12, seed=3, batch_size=5)
+    b = sample_images(G, 12, seed=3, batch_size=12)
     assert a.shape == (12, 3, 64, 64) and torch.allclose(a, b, atol=1e-6)
     assert not G.training
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from interp.config import ConfigError, ModelConfig
-from interp.latent import sample_z
-from interp.models import Discriminator, Generator, LayerNotFoundError, build_gan
+from interp.core.config import ConfigError, ModelConfig
+from interp.core.latent import sample_z
+from interp.core.models import Discriminator, Generator, LayerNotFoundError, build_gan
 
 
 @pytest.mark.parametrize("preset", ["paper", "examples"])

@@ -18,7 +18,8 @@ nbformat = pytest.importorskip("nbformat")
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-from interp.notebooks.__main__ import main
+# (imports below need the optional notebook packages checked above)
+from interp.cli.notebooks import main
 from interp.notebooks.build import (
     PARAMETERS_TAG,
     ParameterError,
@@ -64,12 +65,12 @@ def jupyter_runtime(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def quick_env(tmp_path_factory):
-    """Quick mode in a tmp world: fresh INTERP_CACHE_DIR, quick default models under tmp (env overrides,
-    inherited by the kernels), at most 2 CPU threads per kernel."""
+def quick_env(tmp_path_factory, session_cache):
+    """Quick mode in a tmp world: the session's INTERP_CACHE_DIR (quick instruments trained once), quick
+    default models under tmp (env overrides, inherited by the kernels), at most 2 CPU threads per kernel."""
     root = tmp_path_factory.mktemp("notebooks-quick")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("INTERP_CACHE_DIR", str(root / "cache"))
+        mp.setenv("INTERP_CACHE_DIR", str(session_cache))
         mp.setenv("INTERP_QUICK_ROOMS_RUN", str(root / "quick-rooms"))
         mp.setenv("INTERP_QUICK_FACES_RUN", str(root / "quick-faces"))
         mp.setenv("OMP_NUM_THREADS", os.environ.get("OMP_NUM_THREADS", str(min(2, os.cpu_count() or 1))))
@@ -84,7 +85,8 @@ def test_every_spec_builds_a_valid_notebook(spec):
     nb = build_notebook(spec)
     nbformat.validate(nb)
     ids = [c.get("id") for c in nb.cells]
-    assert ids == ["title", "parameters", "setup", "run", "reading", "verdict"]
+    middle = [x for sec in spec.sections for x in ([f"{sec.id}-help"] if sec.markdown else []) + [sec.id]] or ["run"]
+    assert ids == ["title", "parameters", "setup", *middle, "reading", "verdict"]
     params = nb.cells[parameters_cell_index(nb)]
     assert params.metadata["tags"] == [PARAMETERS_TAG] and params.cell_type == "code"
     values = param_values(params.source)  # the defaults are plain literals
@@ -95,7 +97,7 @@ def test_every_spec_builds_a_valid_notebook(spec):
     title = nb.cells[0].source
     assert title.startswith(f"# {spec.title}") and "What the paper showed" in title and "What we measure" in title
     if spec.figure:
-        assert spec.figure in cell(nb, "run").source
+        assert spec.figure in "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert nb.metadata["kernelspec"]["name"] == "python3" and nb.metadata["interp"]["notebook"] == spec.name
 
 
@@ -140,7 +142,7 @@ def test_inject_parameters_replaces_values_and_records_them():
     assert scope["SEED"] == 0 and scope["CHECKPOINT"] is None  # untouched
     after = src.splitlines()
     assert len(after) == len(before)
-    assert [a for a, b in zip(after, before) if a != b] == [line for line in after if "# injected" in line]
+    assert [a for a, b in zip(after, before, strict=True) if a != b] == [line for line in after if "# injected" in line]
     assert any(line.startswith("QUICK = True") and "# injected; tiny default models" in line for line in after)
     assert nb.metadata["interp"]["injected_parameters"] == {"QUICK": True, "OUT": "/tmp/x",
                                                             "OPTIONS": {"fig4": {"n": 2}}}
@@ -199,7 +201,7 @@ def test_broken_notebook_fails_naming_notebook_and_cell(tmp_path):
 
 def test_fig4_notebook_executes_on_a_tiny_checkpoint(quick_env, tmp_path):
     from interp.figures import read_metrics
-    from interp.figures.defaults import ensure_default_model
+    from interp.train.defaults import ensure_default_model
 
     ck = ensure_default_model("rooms", quick=True, progress=False) / "checkpoints" / "final.safetensors"
     figs, out = tmp_path / "figs", tmp_path / "nb"
@@ -211,7 +213,7 @@ def test_fig4_notebook_executes_on_a_tiny_checkpoint(quick_env, tmp_path):
     assert errors(nb) == []
     assert nb.metadata["interp"]["injected_parameters"]["CHECKPOINT"] == str(ck)
     run = cell(nb, "run")
-    assert any("image/png" in x.get("data", {}) for x in run.outputs)
+    assert any({"image/png", "image/jpeg"} & set(x.get("data", {})) for x in run.outputs)
     assert "largest single step" in outputs_text(cell(nb, "verdict"))
     m = read_metrics(figs / "metrics.json")["fig4"]
     assert m["checkpoint"] == str(ck) and m["quick"] is True and m["max_step_ratio"] >= 1.0
@@ -245,3 +247,27 @@ def test_probe_parameter_comments_match_the_figure_defaults():
     comments = {p.name: p.comment for p in PROBE_PARAMS}
     for param, key in (("N_TRAIN", "n_train"), ("N_TEST", "n_test"), ("DRAWS", "draws")):
         assert f"None: {SIZES[False][key]} ({SIZES[True][key]} if QUICK)" in comments[param]
+
+
+def test_committed_notebooks_match_their_specs():
+    """Every committed notebook is its spec, executed: same cells (the parameters cell may hold injected
+    values), executed top to bottom, no error outputs."""
+    from pathlib import Path
+
+    import nbformat
+
+    from interp.notebooks.build import build_notebook
+    from interp.notebooks.specs import notebook_specs
+
+    root = Path(__file__).resolve().parents[1] / "notebooks"
+    for spec in notebook_specs():
+        committed = nbformat.read(root / f"{spec.name}.ipynb", as_version=4)
+        built = build_notebook(spec)
+        assert [c.id for c in committed.cells] == [c.id for c in built.cells], spec.name
+        for mine, theirs in zip(committed.cells, built.cells, strict=True):
+            if mine.id != "parameters":
+                assert mine.source == theirs.source, f"{spec.name}: cell {mine.id} is stale (python -m interp.notebooks run)"
+        counts = [c.execution_count for c in committed.cells if c.cell_type == "code"]
+        assert None not in counts and counts == sorted(counts), f"{spec.name}: not executed top to bottom"
+        assert not [o for c in committed.cells if c.cell_type == "code" for o in c.outputs
+                    if o.output_type == "error"], spec.name

@@ -9,18 +9,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from interp.checkpoint import save_checkpoint
-from interp.config import ModelConfig
-from interp.models import Discriminator, build_gan
-from interp.probe import (
-    ProbeError,
-    discriminator_features,
-    feature_dim,
-    main,
-    probe,
-    resolve_labels,
-    run_probe,
-)
+from interp.analysis.probe import ProbeError, discriminator_features, feature_dim, probe, resolve_labels, run_probe
+from interp.cli.probe import main
+from interp.core.config import ModelConfig
+from interp.core.models import Discriminator, build_gan
+from interp.io.checkpoint import save_checkpoint
 
 
 def _tiny_D(size: int, ndf: int = 4, **kw) -> Discriminator:
@@ -120,7 +113,7 @@ def test_random_labels_near_chance():
 
 def _record_fits(monkeypatch):
     """Patch the SVM fit to record which training rows each fit saw (by a row id in column 0)."""
-    import interp.probe as P
+    import interp.analysis.probe as P
 
     seen = []
     real = P._fit
@@ -292,7 +285,7 @@ def test_cli_help_mentions_protocol(capsys):
 
 def test_limit_takes_a_random_subset_of_class_sorted_data() -> None:
     """A class-sorted real dataset limited to N keeps every class (a prefix would keep only the first)."""
-    from interp.probe import subsample
+    from interp.analysis.probe import subsample
 
     labels = np.repeat(np.arange(10), 100)  # sorted by class, like a class-folder tree
     images = np.zeros((1000, 3, 4, 4), np.uint8)

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from interp.checkpoint import load_gan, read_checkpoint
-from interp.config import ConfigError
-from interp.trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
+from interp.core.config import ConfigError
+from interp.io.checkpoint import load_gan, read_checkpoint
+from interp.train.trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
 
 
 def _cfg(out: Path, **kw) -> TrainConfig:

@@ -53,7 +53,7 @@ def test_window_boxes_cover_window_pixels(room_batch):
     nwin = [len(b) for b in room_batch.boxes]
     assert max(nwin) <= 3 and np.mean(nwin) > 0.5
     big = 0
-    for m, bx in zip(room_batch.maps, room_batch.boxes):
+    for m, bx in zip(room_batch.maps, room_batch.boxes, strict=True):
         cover = np.zeros(m.shape, bool)
         for x0, y0, x1, y1 in bx:
             assert 0 <= x0 < x1 <= 64 and 0 <= y0 < y1 <= 64

@@ -1,6 +1,6 @@
 """Analyses of trained DCGANs: layer recording/ablation and guided backpropagation.
 
-``interp.analysis.hooks`` (record / ablate / channel_means / penultimate_features) is imported
+``interp.core.hooks`` (record / ablate / channel_means / penultimate_features) is imported
 eagerly; ``interp.analysis.guided_backprop`` (needs captum) is imported on first use.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .hooks import (
+from interp.core.hooks import (
     LayerNotFoundError,
     Recording,
     ablate,
@@ -38,7 +38,7 @@ __all__ = [
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        from . import guided_backprop as _gb
+        from interp.analysis import guided_backprop as _gb
 
         return getattr(_gb, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+from interp.io.atomic import atomic_write_text
 
 CSV_COLUMNS: tuple[str, ...] = ("image", "x0", "y0", "x1", "y1")
 DEFAULT_LABEL = "window"
@@ -145,7 +145,7 @@ def parse_boxes_csv(text: str, path: str | Path | None = None, label: str | None
         img = _number(cells[0], p, where, "image")
         if img != int(img) or img < 0:
             raise AnnotationError(p, where, f"column 'image' must be a sample index >= 0, got {cells[0]!r}")
-        x0, y0, x1, y1 = (_number(c, p, where, name) for c, name in zip(cells[1:5], CSV_COLUMNS[1:]))
+        x0, y0, x1, y1 = (_number(c, p, where, name) for c, name in zip(cells[1:5], CSV_COLUMNS[1:], strict=True))
         if not (x1 > x0 and y1 > y0):
             raise AnnotationError(p, where, f"box needs x1 > x0 and y1 > y0, got {x0:g},{y0:g},{x1:g},{y1:g}")
         lab = cells[5] if has_label and cells[5] else DEFAULT_LABEL
@@ -359,8 +359,8 @@ def write_boxes(path: str | Path, boxes: Iterable[Box], n_images: int | None = N
 
 def boxes_from_arrays(per_image: Sequence[np.ndarray], label: str = DEFAULT_LABEL) -> list[Box]:
     """:class:`Box` list from per-image (k, 4) arrays x0, y0, x1, y1 (e.g. :func:`window_boxes`)."""
-    return [Box(i, *(float(v) for v in row), label=label) for i, arr in enumerate(per_image)
-            for row in np.asarray(arr).reshape(-1, 4)]
+    return [Box(i, float(x0), float(y0), float(x1), float(y1), label=label) for i, arr in enumerate(per_image)
+            for x0, y0, x1, y1 in np.asarray(arr).reshape(-1, 4)]
 
 
 def boxes_per_image(boxes: Iterable[Box], n_images: int, image_size: int | None = None,

@@ -20,14 +20,30 @@ exemplars per concept (pool indices, chosen by the classifier or by hand):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from .exemplars import Concept, Predictor, generate
+from interp.analysis.exemplars import (
+    Concept,
+    Predictor,
+    SamplePool,
+    Selection,
+    hand_selection,
+    parse_indices,
+    sample_pool,
+    select_exemplars,
+)
+from interp.core.config import ModelConfig
+from interp.core.generation import generate
+
+CONFIDENCE = 0.8
+EXEMPLARS_PER_CONCEPT = 3
 
 NOISE = 0.25
 N_NEIGHBOURS = 8
@@ -67,6 +83,7 @@ WOMAN_WITH_GLASSES = Equation(
 )
 #: the paper's two equations (Fig. 7 top and bottom)
 DEFAULT_EQUATIONS: tuple[Equation, ...] = (SMILING_MAN, WOMAN_WITH_GLASSES)
+EQUATIONS = {eq.name: eq for eq in DEFAULT_EQUATIONS}
 
 
 def custom_equation(name: str, labels: Sequence[str]) -> Equation:
@@ -122,17 +139,21 @@ class ArithmeticResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able numbers of this equation (for metrics.json)."""
-        r = lambda v: None if v is None else round(float(v), 4)
+        def r(v: Any) -> float | None:
+            return None if v is None else round(float(v), 4)
+
         out: dict[str, Any] = {
             "equation": self.equation.text(),
             "target": dict(self.equation.target.attributes),
-            "exemplars": {c.name: g for c, g in zip(self.equation.concepts, self.groups)},
+            "exemplars": {c.name: g for c, g in zip(self.equation.concepts, self.groups, strict=True)},
             "success": r(self.success), "pixel_baseline_success": r(self.pixel_success),
             "centre_success": None if self.latent_hits is None else bool(self.latent_hits[0]),
             "pixel_centre_success": None if self.pixel_hits is None else bool(self.pixel_hits[0]),
             "target_prior": r(self.target_prior),
         }
         if self.latent_target_prob is not None:
+            if self.pixel_target_prob is None:
+                raise ValueError(f"{self.equation.name}: latent target probabilities without the pixel-space ones")
             out["target_prob_latent"] = [r(v) for v in self.latent_target_prob]
             out["target_prob_pixel"] = [r(v) for v in self.pixel_target_prob]
         if self.exemplar_hits is not None:
@@ -142,7 +163,7 @@ class ArithmeticResult:
 
 
 def compute_arithmetic(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equation,
-                       groups: Sequence[Sequence[int]], predict: Predictor | None = None, seed: int = 0,
+                       groups: Sequence[Sequence[int]], predict: Predictor | None = None, seed: int | Sequence[int] = 0,
                        noise: float = NOISE, n_neighbours: int = N_NEIGHBOURS,
                        pool_pred: dict[str, np.ndarray] | None = None) -> ArithmeticResult:
     """Latent and pixel-space arithmetic for ``equation`` with exemplars ``groups`` (3 lists of pool
@@ -150,9 +171,9 @@ def compute_arithmetic(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
     when the equation has target attributes; ``pool_pred`` (the pool's predictions) adds the target prior."""
     if len(groups) != 3:
         raise ValueError(f"{equation.name}: need 3 exemplar groups (a, b, c), got {len(groups)}")
-    groups = [[int(i) for i in g] for g in groups]
+    index_groups = [[int(i) for i in g] for g in groups]
     nz = z_pool.shape[1]
-    zs = [z_pool[g] for g in groups]                                   # 3 × (k, nz)
+    zs = [z_pool[g] for g in index_groups]                             # 3 × (k, nz)
     means = torch.stack([z.double().mean(0) for z in zs]).float()      # (3, nz)
     y = means[0] - means[1] + means[2]
     u = neighbour_offsets(nz, n_neighbours, noise, seed)               # (9, nz)
@@ -167,7 +188,7 @@ def compute_arithmetic(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
         pix.append(generate(G, moved).view(len(u), len(z), *shape).double().mean(1))
     pixel = (pix[0] - pix[1] + pix[2]).clamp(-1, 1).float()
     mean_pixel_images = exemplar_images.double().mean(1).float()
-    res = ArithmeticResult(equation, groups, y, u, exemplar_images, mean_z_images, mean_pixel_images, latent, pixel)
+    res = ArithmeticResult(equation, index_groups, y, u, exemplar_images, mean_z_images, mean_pixel_images, latent, pixel)
     target = equation.target
     if predict is not None and target.attributes:
         both = predict(torch.cat([latent, pixel]))
@@ -187,3 +208,115 @@ def compute_arithmetic(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
 
 __all__ = ["DEFAULT_EQUATIONS", "NOISE", "N_NEIGHBOURS", "SMILING_MAN", "WOMAN_WITH_GLASSES", "ArithmeticResult",
            "Equation", "compute_arithmetic", "custom_equation", "neighbour_offsets"]
+
+
+
+
+def parse_exemplars(value: Any) -> dict[str, tuple[Equation, list[list[int]]]]:
+    """Hand-picked exemplars -> {equation name: (equation, [a, b, c] index lists)}.
+
+    ``value``: a dict (see the module docstring), a JSON string, a path to a JSON file, or the compact
+    ``"name:1,2,3/4,5,6/7,8,9;name2:..."``. Names must be default equations unless labels are given."""
+    if isinstance(value, str):
+        text = value.strip()
+        path = Path(text).expanduser()
+        if text.endswith(".json") or (len(text) < 4096 and path.is_file()):
+            if not path.is_file():
+                raise ValueError(f"fig7.exemplars: no such file {path}")
+            value = json.loads(path.read_text())
+        elif text.startswith("{"):
+            value = json.loads(text)
+        else:
+            value = _parse_compact(text)
+    if not isinstance(value, dict) or not value:
+        raise ValueError(f"fig7.exemplars: expected {{equation: [[a...], [b...], [c...]]}}, got {value!r}")
+    out = {}
+    for name, spec in value.items():
+        labels = spec.get("labels") if isinstance(spec, dict) else None
+        groups = spec.get("groups") if isinstance(spec, dict) else spec
+        if labels is not None:
+            eq = custom_equation(name, labels)
+        elif name in EQUATIONS:
+            eq = EQUATIONS[name]
+        else:
+            raise ValueError(f"fig7.exemplars: unknown equation {name!r}; the defaults are {sorted(EQUATIONS)} "
+                             f"(or give {{\"groups\": ..., \"labels\": [a, b, c, result]}})")
+        if not isinstance(groups, Sequence) or isinstance(groups, str) or len(groups) != 3:
+            raise ValueError(f"fig7.exemplars[{name!r}]: expected 3 groups of sample numbers (a, b, c), got {groups!r}")
+        out[name] = (eq, [parse_indices(g, f"fig7.exemplars[{name!r}]") for g in groups])
+    return out
+
+
+def _parse_compact(text: str) -> dict[str, list[str]]:
+    out = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, sep, groups = part.partition(":")
+        if not sep:
+            raise ValueError(f"fig7.exemplars: expected NAME:a,a,a/b,b,b/c,c,c, got {part!r}")
+        out[name.strip()] = groups.split("/")
+    return out
+
+
+@dataclass
+class Fig7Data:
+    results: list[ArithmeticResult]
+    selections: dict[str, list[Selection]]        # equation name -> a, b, c
+    pool: SamplePool
+    pool_pred: dict[str, np.ndarray] | None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def success(self) -> float | None:
+        v = [r.success for r in self.results if r.success is not None]
+        return float(np.mean(v)) if v else None
+
+    @property
+    def pixel_success(self) -> float | None:
+        v = [r.pixel_success for r in self.results if r.pixel_success is not None]
+        return float(np.mean(v)) if v else None
+
+    def well_posed_means(self) -> tuple[float | None, float | None, list[str]]:
+        """(success, pixel success, names) over the equations whose exemplars all carry their attributes."""
+        ok = [r for r in self.results if r.well_posed]
+        if not ok:
+            return None, None, []
+        return (float(np.mean([r.success for r in ok])), float(np.mean([r.pixel_success for r in ok])),
+                [r.equation.name for r in ok])
+
+
+def compute_fig7(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None, seed: int = 0,
+                 n_pool: int = 1000, picks: dict[str, tuple[Equation, list[list[int]]]] | None = None,
+                 confidence: float = CONFIDENCE, equations: Sequence[Equation] = DEFAULT_EQUATIONS) -> Fig7Data:
+    """Exemplars (``picks`` by hand, else by ``predict``) and arithmetic for every equation. With neither
+    a classifier nor picks there is nothing to compute (``results`` is empty, ``notes`` says why)."""
+    picks = picks or {}
+    pool = sample_pool(G, cfg, n_pool, seed)
+    pool_pred = predict(pool.images) if predict is not None else None
+    todo: list[tuple[Equation, list[Selection]]] = []
+    notes = []
+    for eq in [*equations, *(e for e, _ in picks.values() if e.name not in {q.name for q in equations})]:
+        if eq.name in picks:
+            eq, groups = picks[eq.name]
+            sels = [hand_selection(c.name, g, n_pool) for c, g in zip(eq.concepts, groups, strict=True)]
+        elif pool_pred is not None:
+            sels = []
+            used: list[int] = []
+            for c in eq.concepts:
+                sels.append(select_exemplars(pool_pred, c, EXEMPLARS_PER_CONCEPT, confidence, exclude=used))
+                used += sels[-1].indices
+        else:
+            continue
+        notes += [f"{eq.name}: {s.note}" for s in sels if s.note]
+        todo.append((eq, sels))
+    if not todo:
+        notes.append("no attribute classifier fits this data and no exemplars were picked by hand: pick them "
+                     "from fig7_sample_sheet.png, e.g. --option fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90")
+    results = []
+    for i, (eq, sels) in enumerate(todo):
+        results.append(compute_arithmetic(G, pool.z, eq, [s.indices for s in sels], predict, seed=[seed, i],
+                                          pool_pred=pool_pred))
+    return Fig7Data(results, {eq.name: sels for eq, sels in todo}, pool, pool_pred, notes)
+
+
+
+

@@ -7,7 +7,7 @@ predictions on it, and picking the samples that show a concept.
     sel.indices, sel.threshold, sel.note
 
 Indices are positions in the pool, i.e. the numbers drawn on the sample sheet
-(:func:`interp.figures.sample_sheet.plot_sample_sheet`); :func:`interp.latent.sample_z` is
+(:func:`interp.figures.sample_sheet.plot_sample_sheet`); :func:`interp.core.latent.sample_z` is
 prefix-stable, so a sample keeps its number whatever the pool size. Exemplars picked by hand are
 given as such indices (:func:`parse_indices`).
 """
@@ -16,34 +16,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..config import ModelConfig
-from ..latent import sample_z
+from interp.core.config import ModelConfig
+from interp.core.generation import generate
+from interp.core.latent import sample_z
+
+if TYPE_CHECKING:  # the instruments are imported lazily, where used
+    from interp.instruments import FaceAttributeNet
 
 #: images float (N, 3, S, S) in [-1, 1] -> {attribute: probability (N,), "yaw": (N,) in [-1, 1]}
 Predictor = Callable[[torch.Tensor], dict[str, np.ndarray]]
 
 #: the classifier's decision threshold on a probability
 DECISION = 0.5
-
-
-@torch.no_grad()
-def generate(G: torch.nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """float images (N, C, S, S) in [-1, 1] = G(z) for z (N, nz), in batches, G in eval mode (its
-    mode is restored), on G's device; returned on the CPU."""
-    was = G.training
-    G.eval()
-    try:
-        dev = next(G.parameters()).device
-        outs = [G(z[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(z), batch_size)]
-    finally:
-        G.train(was)
-    return torch.cat(outs) if outs else torch.zeros(0)
 
 
 @dataclass
@@ -64,10 +54,10 @@ def sample_pool(G: torch.nn.Module, cfg: ModelConfig, n: int, seed: int = 0) -> 
     return SamplePool(z, generate(G, z), seed)
 
 
-def predict_faces(net: torch.nn.Module, images: torch.Tensor, size: int = 64) -> dict[str, np.ndarray]:
+def predict_faces(net: FaceAttributeNet, images: torch.Tensor, size: int = 64) -> dict[str, np.ndarray]:
     """:func:`interp.instruments.predict_attributes` on images float (N, 3, S, S) in [-1, 1]; sizes
     other than 32 and 64 px are resized (bilinear) to ``size`` first. Grey images are repeated to RGB."""
-    from ..instruments import predict_attributes
+    from interp.instruments import predict_attributes
 
     x = images.float()
     if x.shape[1] == 1:

@@ -33,27 +33,24 @@ The paper's procedure, step by step (each step one function here):
    top-k maps ranked by regression weight, for several k, against k random maps — GAN Dissection's
    unit-ablation plot, showing how many maps windows really need.
 
-CLI for a model of your own (e.g. LSUN bedrooms)::
+CLI for a model of your own (e.g. LSUN bedrooms), :mod:`interp.cli.forget`::
 
-    python -m interp.analysis.forget sheet --checkpoint RUN --out boxes_work/     # numbered samples to annotate
-    python -m interp.analysis.forget run --checkpoint RUN --boxes boxes_work/boxes.csv --out fig6_out/
+    interp forget sheet --checkpoint RUN --out boxes_work/     # numbered samples to annotate
+    interp forget run --checkpoint RUN --boxes boxes_work/boxes.csv --out fig6_out/
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .hooks import (
+from interp.core.generation import generate as generate_images
+from interp.core.hooks import (
     LayerNotFoundError,
     ablate,
     channel_means,
@@ -61,6 +58,10 @@ from .hooks import (
     record,
     resolve_layer,
 )
+from interp.data.base import to_uint8_image
+
+OTHER_CLASSES = ("bed", "wall", "floor")
+WINDOW = "window"
 
 NEGATIVES = ("outside", "random")
 PAPER_LAYER = "second_highest"
@@ -138,7 +139,7 @@ class ForgetConfig:
 def resolve_forget_layer(G: nn.Module, layer: str) -> str:
     """Dotted module name of ``layer``: ``"second_highest"`` is the ReLU output of the generator's
     hidden block below the last one (``block_names[-3]``: ``up2.act`` at 64 px); anything else is
-    resolved as by :func:`~interp.analysis.hooks.resolve_layer` (dotted names, ``"penultimate"``)."""
+    resolved as by :func:`~interp.core.hooks.resolve_layer` (dotted names, ``"penultimate"``)."""
     if layer == PAPER_LAYER:
         blocks = list(getattr(G, "block_names", []) or [])
         if len(blocks) < 3:
@@ -308,13 +309,17 @@ def fit_window_classifier(ds: WindowDataset, C: float = 1.0, l1_ratio: float = 0
             auc = float(roc_auc_score(ds.y[te], clf.decision_function((X[te] - mean) / scale)))
     if len(np.unique(ds.y)) < 2:
         raise ForgetError("every annotated cell lies inside a box (no negatives left): cannot fit a classifier")
-    mean, scale = _standardizer(X) if standardize else (None, None)
-    Xs = (X - mean) / scale if standardize else X
+    mean_all: np.ndarray | None = None
+    scale_all: np.ndarray | None = None
+    Xs = X
+    if standardize:
+        mean_all, scale_all = _standardizer(X)
+        Xs = (X - mean_all) / scale_all
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         clf = _logistic(C, l1_ratio, seed).fit(Xs, ds.y)
     return WindowClassifier(clf.coef_[0].copy(), float(clf.intercept_[0]), auc, n_train, n_test, ds.n_positive,
-                            int(len(ds.y) - ds.n_positive), mean, scale)
+                            int(len(ds.y) - ds.n_positive), mean_all, scale_all)
 
 
 def select_maps(weights: np.ndarray, threshold: float = 0.0) -> np.ndarray:
@@ -349,18 +354,11 @@ def generate(G: nn.Module, z: torch.Tensor, layer: str | None = None, channels: 
              replacement: str = "zero", means: torch.Tensor | None = None, batch_size: int = 250) -> torch.Tensor:
     """Images float (N, nc, S, S) in [-1, 1] for ``z`` (N, nz), with ``channels`` of ``layer`` dropped at
     every location (replaced by zero or by ``means`` (C,)) when given; eval mode, no grad, on CPU."""
-    dev = next(G.parameters()).device
-    outs = []
-    with eval_mode(G), torch.no_grad():
-        for s in range(0, len(z), batch_size):
-            zb = z[s : s + batch_size].to(dev)
-            if layer is None or channels is None:
-                outs.append(G(zb).float().cpu())
-                continue
-            kw: dict[str, Any] = {"replacement": "mean", "means": means} if replacement == "mean" else {}
-            with ablate(G, layer, channels=[int(c) for c in channels], **kw):
-                outs.append(G(zb).float().cpu())
-    return torch.cat(outs)
+    if layer is None or channels is None:
+        return generate_images(G, z, batch_size)
+    kw: dict[str, Any] = {"replacement": "mean", "means": means} if replacement == "mean" else {}
+    with ablate(G, layer, channels=[int(c) for c in channels], **kw):
+        return generate_images(G, z, batch_size)
 
 
 # ---------------------------------------------------------------------------------------- procedure
@@ -461,106 +459,159 @@ def ablation_curve(measure: Callable[[Sequence[int] | None], float], ranking: np
 # --------------------------------------------------------------------------------------------- CLI
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m interp.analysis.forget", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""\
-examples:
-  python -m interp.analysis.forget sheet --checkpoint runs/my-lsun --out boxes_work
-      # writes boxes_work/sheet.png (numbered samples), samples/sample_0000.png ... (4x enlarged),
-      # boxes_template.json (COCO, for CVAT/labelme) and boxes.csv (header only)
-  python -m interp.analysis.forget run --checkpoint runs/my-lsun --boxes boxes_work/boxes.csv --out fig6_out
-      # fits the window classifier, drops the maps, writes fig6_forget_windows.png and forget.json
-""")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    for name, helptext in (("sheet", "write the numbered samples to annotate"),
-                           ("run", "fit, drop the window maps and draw the rows")):
-        s = sub.add_parser(name, help=helptext)
-        s.add_argument("--checkpoint", required=True, help="checkpoint file or run directory (any format interp loads)")
-        s.add_argument("--n", type=int, default=150, help="number of annotated samples (default 150, the paper's)")
-        s.add_argument("--seed", type=int, default=0, help="latent seed of the annotated samples (default 0)")
-        s.add_argument("--out", required=True, help="output directory")
-        s.add_argument("--device", default="cpu")
-    s = sub.choices["sheet"]
-    s.add_argument("--cols", type=int, default=10, help="samples per sheet row (default 10)")
-    s.add_argument("--scale", type=int, default=4, help="enlargement of the exported samples (default 4)")
-    r = sub.choices["run"]
-    r.add_argument("--boxes", required=True, help="window boxes: .csv (image,x0,y0,x1,y1) or COCO .json")
-    r.add_argument("--layer", default=PAPER_LAYER,
-                   help="generator layer: second_highest (default, up2.act at 64 px), penultimate, or a dotted name")
-    r.add_argument("--negatives", choices=NEGATIVES, default="outside")
-    r.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength (default 1)")
-    r.add_argument("--threshold", type=float, default=0.0, help="drop maps with weight > this (default 0)")
-    r.add_argument("--replacement", choices=REPLACEMENTS, default="zero")
-    r.add_argument("--show", type=int, default=10, help="samples per row of the figure (default 10)")
-    r.add_argument("--measure", type=int, default=0, metavar="N",
-                   help="rooms models only: measure window pixel shares with the rooms segmenter on N fresh "
-                        "samples (e.g. 500), with the ranked-ablation curve")
-    return p
 
 
-def _sheet(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_gan
-    from ..data.base import to_uint8_image
-    from ..latent import sample_z
-    from .sample_sheet import write_annotation_kit
-
-    gan = load_gan(args.checkpoint, device=args.device)
-    z = sample_z(args.n, gan.config, seed=args.seed)
-    images = to_uint8_image(generate(gan.G, z)).numpy()
-    info = {"checkpoint": str(gan.path), "n": args.n, "seed": args.seed, "image_size": gan.config.image_size}
-    paths = write_annotation_kit(Path(args.out), images, info, cols=args.cols, scale=args.scale)
-    for k, v in paths.items():
-        print(f"wrote {k}: {v}")
-    return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    from ..checkpoint import load_gan
-    from ..figures.forget_windows import compute_fig6, fig6_title, plot_fig6
-    from ..figures.plotting import save_figure
-    from ..latent import sample_z
-    from .annotations import boxes_per_image, read_boxes
+class ClassMeter:
+    """Per-image class pixel shares of generated images via the rooms segmenter."""
 
-    gan = load_gan(args.checkpoint, device=args.device)
-    size = gan.config.image_size
-    per_image = boxes_per_image(read_boxes(args.boxes, image_size=size), args.n, size, path=args.boxes)
-    cfg = ForgetConfig(layer=args.layer, negatives=args.negatives, C=args.C, threshold=args.threshold,
-                       replacement=args.replacement)
-    n_eval = max(args.show, args.measure)
-    z_all = sample_z(args.n + n_eval, gan.config, seed=args.seed)   # fresh samples follow the annotated ones
-    z_annot, z_eval = z_all[: args.n], z_all[args.n :]
-    meter = None
-    if args.measure:
-        from ..figures.forget_windows import ClassMeter
-        from ..instruments import get_instrument
-        from ..worlds.rooms import CLASS_NAMES
+    def __init__(self, segmenter: torch.nn.Module, class_names: Sequence[str]) -> None:
+        self.segmenter = segmenter
+        self.class_names = tuple(class_names)
+        if WINDOW not in self.class_names:
+            raise ValueError(f"the segmenter's classes {self.class_names} have no {WINDOW!r}")
 
-        meter = ClassMeter(get_instrument("room_segmenter"), CLASS_NAMES)
-    data = compute_fig6(gan.G, z_annot, per_image, z_eval, cfg, meter, n_show=args.show,
-                        box_source=f"imported from {Path(args.boxes).name}")
-    out = Path(args.out)
-    path = Path(gan.path)
-    model = f"{path.parent.parent.name}/{path.name}" if path.parent.name == "checkpoints" else path.name
-    png = save_figure(plot_fig6(data, fig6_title(data, model)), out / "fig6_forget_windows.png")
-    from ..atomic import atomic_write_text
-    from ..figures.metrics import jsonable
+    @property
+    def window(self) -> int:
+        return self.class_names.index(WINDOW)
 
-    numbers = {"checkpoint": str(gan.path), "boxes": str(args.boxes), "seed": args.seed, **data.numbers}
-    atomic_write_text(out / "forget.json", json.dumps(jsonable(numbers), indent=2) + "\n")
-    print(f"maps dropped: {data.result.maps_dropped} of {data.result.n_channels} ({data.result.layer}); "
-          f"held-out AUC {data.result.classifier.auc:.3f}")
-    print(f"wrote {png}\nwrote {out / 'forget.json'}")
-    return 0
+    def maps(self, images: torch.Tensor) -> np.ndarray:
+        """uint8 class maps (N, S, S) of images float (N, 3, S, S) in [-1, 1]."""
+        from interp.instruments import segment
+
+        return segment(self.segmenter, images)
+
+    def shares(self, images: torch.Tensor) -> np.ndarray:
+        """float64 (N, n_classes): each image's pixel share of every class."""
+        m = self.maps(images).reshape(len(images), -1).astype(np.int64)
+        k = len(self.class_names)
+        counts = np.stack([np.bincount(row, minlength=k)[:k] for row in m]) if len(m) else np.zeros((0, k))
+        return counts / max(m.shape[1], 1)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return _sheet(args) if args.cmd == "sheet" else _run(args)
-    except ValueError as exc:  # AnnotationError, CheckpointError, bad settings: one clear line
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+def automatic_boxes(meter: ClassMeter, images: torch.Tensor) -> list[np.ndarray]:
+    """Per image (k, 4) window boxes from the segmenter's window connected components."""
+    from interp.instruments import window_boxes
+
+    return [b.astype(np.float64) for b in window_boxes(meter.maps(images), window_class=meter.window)]
 
 
-if __name__ == "__main__":
-    raise SystemExit(main())
+@dataclass
+class Fig6Data:
+    result: ForgetResult
+    rows: np.ndarray                          # uint8 (3, n_show, 3, S, S): before, dropped, random
+    row_shares: np.ndarray | None             # (3, n_show) window share per shown tile
+    shares: dict[str, np.ndarray] | None      # "before"/"after"/"random" -> (n_classes,) mean shares
+    random_shares: list[np.ndarray] | None    # per control draw, (n_classes,)
+    class_names: tuple[str, ...] | None
+    curve: CurveData | None
+    numbers: dict[str, Any] = field(default_factory=dict)
+    box_source: str = "automatic"
+
+
+def _class_numbers(meter: ClassMeter, before: np.ndarray, after: np.ndarray,
+                   rand: list[np.ndarray]) -> dict[str, Any]:
+    names = meter.class_names
+    w = meter.window
+    others = [names.index(c) for c in OTHER_CLASSES if c in names]
+    rand_mean = np.mean(rand, 0)
+
+    def abs_change(x: np.ndarray) -> float:
+        return float(np.mean(np.abs(x[others] - before[others]))) if others else float("nan")
+
+    wb = float(before[w])
+    return {
+        "window_frac_before": float(before[w]),
+        "window_frac_after": float(after[w]),
+        "window_frac_random_control": float(rand_mean[w]),
+        "window_frac_random_control_draws": [float(r[w]) for r in rand],
+        "window_removed": 1 - float(after[w]) / wb if wb > 0 else None,
+        "window_removed_random_control": 1 - float(rand_mean[w]) / wb if wb > 0 else None,
+        "other_classes_abs_change": abs_change(after),
+        "other_classes_abs_change_random_control": float(np.mean([abs_change(r) for r in rand])),
+        "other_classes": list(OTHER_CLASSES),
+        "other_classes_change": {names[i]: float(after[i] - before[i]) for i in others},
+        "other_classes_change_random_control": {names[i]: float(rand_mean[i] - before[i]) for i in others},
+        "class_fracs_before": {n: float(v) for n, v in zip(names, before, strict=True)},
+        "class_fracs_after": {n: float(v) for n, v in zip(names, after, strict=True)},
+        "class_fracs_random_control": {n: float(v) for n, v in zip(names, rand_mean, strict=True)},
+    }
+
+
+def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.ndarray] | None,
+                 z_eval: torch.Tensor, config: ForgetConfig | None = None, meter: ClassMeter | None = None,
+                 n_show: int = 10, n_curve: int = 200, curve_points: int = 5, curve_draws: int = 2,
+                 progress: Callable[[str], None] | None = None, box_source: str = "given") -> Fig6Data:
+    """Run the procedure on annotated latents ``z_annot`` (N, nz) with per-image ``boxes`` (None: the
+    meter's automatic boxes) and measure it on fresh latents ``z_eval`` (M, nz) (with ``meter``; without
+    one only the shown rows are generated)."""
+    say = progress or (lambda s: None)
+    config = config or ForgetConfig()
+    images_annot = generate(G, z_annot)
+    size = int(images_annot.shape[-1])
+    source = box_source
+    if boxes is None:
+        if meter is None:
+            raise ValueError("no window boxes given and no segmenter to find them: pass boxes")
+        boxes, source = automatic_boxes(meter, images_annot), "automatic (rooms segmenter)"
+    say(f"fit: {sum(len(b) for b in boxes)} boxes on {sum(len(b) > 0 for b in boxes)} of {len(boxes)} samples")
+    result = find_window_maps(G, z_annot, boxes, size, config)
+    layer, rep, means = result.layer, config.replacement, result.means
+    dropped = result.dropped.tolist()
+
+    def gen(z: torch.Tensor, channels: Sequence[int] | None) -> torch.Tensor:
+        return generate(G, z, layer if channels else None, channels or None, rep, means)
+
+    n_show = min(n_show, len(z_eval))
+    numbers: dict[str, Any] = {**result.summary(), "box_source": source}
+    shares = random_shares = row_shares = curve = None
+    if meter is None:
+        before = gen(z_eval[:n_show], None)
+        after = gen(z_eval[:n_show], dropped)
+        rand0 = gen(z_eval[:n_show], result.random_sets[0].tolist())
+    else:
+        say(f"measure: {len(z_eval)} fresh samples, before / after / {len(result.random_sets)} random controls")
+        before = gen(z_eval, None)
+        after = gen(z_eval, dropped)
+        per = {"before": meter.shares(before), "after": meter.shares(after)}
+        per_rand, rand0 = [], None
+        for k, rs in enumerate(result.random_sets):
+            imgs = gen(z_eval, rs.tolist())
+            per_rand.append(meter.shares(imgs))
+            if k == 0:
+                rand0 = imgs[:n_show]
+        shares = {"before": per["before"].mean(0), "after": per["after"].mean(0)}
+        random_shares = [p.mean(0) for p in per_rand]
+        shares["random"] = np.mean(random_shares, 0)
+        w = meter.window
+        row_shares = np.stack([per["before"][:n_show, w], per["after"][:n_show, w], per_rand[0][:n_show, w]])
+        numbers.update(_class_numbers(meter, shares["before"], shares["after"], random_shares))
+        numbers["n_eval_samples"] = len(z_eval)
+
+        nc = min(n_curve, len(z_eval))
+        known = {(): per["before"][:nc, w].mean(), tuple(sorted(dropped)): per["after"][:nc, w].mean()}
+        for rs, p in zip(result.random_sets, per_rand, strict=True):
+            known.setdefault(tuple(sorted(rs.tolist())), p[:nc, w].mean())
+
+        def measure(channels: Sequence[int] | None) -> float:
+            key = tuple(sorted(int(c) for c in channels or ()))
+            if key not in known:
+                known[key] = float(meter.shares(gen(z_eval[:nc], list(key)))[:, w].mean())
+            return float(known[key])
+
+        counts = curve_counts(result.n_channels, result.maps_dropped, curve_points)
+        say(f"curve: {len(counts)} counts x (ranked, random) on {nc} samples")
+        curve = ablation_curve(measure, result.ranking, counts, result.n_channels, config.seed,
+                               fixed_random={result.maps_dropped: result.random_sets} if dropped else None,
+                               draws=curve_draws)
+        numbers["curve"] = {"maps_dropped": curve.counts, "window_frac_ranked": curve.ranked.tolist(),
+                            "window_frac_random": curve.random.tolist(), "window_frac_before": curve.base,
+                            "n_samples": nc, "ranking": "regression weight, largest first",
+                            "random_draws_per_count": curve_draws}
+        before, after = before[:n_show], after[:n_show]
+    if rand0 is None:  # ForgetConfig requires n_random >= 1
+        raise ForgetError("no random control set was drawn (n_random must be >= 1)")
+    rows = to_uint8_image(torch.stack([before[:n_show], after[:n_show], rand0[:n_show]])).numpy()
+    return Fig6Data(result, rows, row_shares, shares, random_shares, meter.class_names if meter else None, curve,
+                    numbers, source)

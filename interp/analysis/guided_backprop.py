@@ -35,13 +35,16 @@ success and after an error.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Union
+from collections.abc import Callable
+from typing import Any, Protocol, cast
 
 import torch
 from captum.attr import GuidedBackprop, NeuronGuidedBackprop
 from torch import nn
+from torch.utils.hooks import RemovableHandle
 
-from .hooks import eval_mode, record, resolve_layer
+from interp.core.hooks import record, resolve_layer
+from interp.core.modes import eval_mode
 
 __all__ = [
     "GUIDED_ACTIVATIONS",
@@ -54,19 +57,19 @@ __all__ = [
 #: Module types at which the guided rule is applied.
 GUIDED_ACTIVATIONS: tuple[type[nn.Module], ...] = (nn.ReLU, nn.LeakyReLU)
 
-Location = Union[tuple[int, int], str]
+Location = tuple[int, int] | str
 
 
 class _GuidedGrad(torch.autograd.Function):
     """Forward: returns the activation's output ``y`` (a copy); backward: the guided rule on ``x``."""
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx: Any, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(x > 0)
         return y.clone()
 
     @staticmethod
-    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+    def backward(ctx: Any, grad_out: torch.Tensor) -> tuple[torch.Tensor, None]:
         (positive,) = ctx.saved_tensors
         return guided_rule(grad_out, positive), None
 
@@ -85,6 +88,12 @@ def _guided_forward_hook(module: nn.Module, inputs: tuple, output: Any) -> Any:
     return _GuidedGrad.apply(x, output)
 
 
+class _Inplace(Protocol):
+    """An activation module with an ``inplace`` flag (nn.ReLU, nn.LeakyReLU, ...)."""
+
+    inplace: bool
+
+
 class LeakyGuidedBackprop(GuidedBackprop):
     """captum ``GuidedBackprop`` whose guided rule also applies at ``nn.LeakyReLU``.
 
@@ -93,18 +102,21 @@ class LeakyGuidedBackprop(GuidedBackprop):
     ``finally``.  In-place activations are made out-of-place while hooked and restored on removal.
     """
 
+    backward_hooks: list[RemovableHandle]  # set by captum's __init__ (captum ships no type information)
+
     def __init__(
         self, model: nn.Module, activations: tuple[type[nn.Module], ...] = GUIDED_ACTIVATIONS
     ) -> None:
         super().__init__(model)
         self.activations = activations
-        self._inplace_restore: list[nn.Module] = []
+        self._inplace_restore: list[_Inplace] = []
 
     def _register_hooks(self, module: nn.Module) -> None:
         if isinstance(module, self.activations):
             if getattr(module, "inplace", False):
-                module.inplace = False
-                self._inplace_restore.append(module)
+                act = cast(_Inplace, module)  # it has a true ``inplace`` flag (checked just above)
+                act.inplace = False
+                self._inplace_restore.append(act)
             self.backward_hooks.append(module.register_forward_hook(_guided_forward_hook))
 
     def _remove_hooks(self) -> None:

@@ -26,16 +26,17 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes, atomic_write_text
-from .annotations import (
+from interp.analysis.annotations import (
     DEFAULT_LABEL,
     Box,
     boxes_to_csv,
     sample_file_name,
     write_boxes_coco,
 )
+from interp.io.atomic import atomic_write_bytes, atomic_write_text
+from interp.io.images import save_png
 
-__all__ = ["SheetLayout", "boxes_from_sheet", "render_sheet", "save_png", "write_annotation_kit"]
+__all__ = ["SheetLayout", "boxes_from_sheet", "render_sheet", "write_annotation_kit"]
 
 
 @dataclass(frozen=True)
@@ -134,17 +135,6 @@ def render_sheet(images: np.ndarray, cols: int = 10, scale: int = 2, pad: int = 
     if rgb.shape[:2] != (layout.height, layout.width):  # never expected; keep the geometry exact
         raise RuntimeError(f"sheet rendered at {rgb.shape[:2]}, expected {(layout.height, layout.width)}")
     return rgb, layout
-
-
-def save_png(path: str | Path, rgb: np.ndarray) -> Path:
-    """Write uint8 RGB (H, W, 3) as a PNG, atomically."""
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(rgb)).save(buf, format="PNG")
-    path = Path(path)
-    atomic_write_bytes(path, buf.getvalue())
-    return path
 
 
 def boxes_from_sheet(bboxes: Iterable[Mapping[str, Any]], layout: SheetLayout,

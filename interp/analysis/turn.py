@@ -27,7 +27,12 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from .exemplars import Predictor, generate
+from interp.analysis.exemplars import Predictor, SamplePool, hand_selection, sample_pool
+from interp.core.config import ModelConfig
+from interp.core.generation import generate
+
+N_STEPS = 9
+MAX_STEP = 1.0
 
 K_EXEMPLARS = 4
 LOOK_THRESHOLD = 0.2  # |yaw| a left/right exemplar should reach (yaw 0.2 ≈ 9°)
@@ -87,7 +92,7 @@ def random_direction(nz: int, norm: float, seed: int | Sequence[int] = 0) -> tor
     return (v / v.norm() * norm).float()
 
 
-def walk_latents(z_rows: torch.Tensor, direction: torch.Tensor, steps: np.ndarray) -> torch.Tensor:
+def walk_along(z_rows: torch.Tensor, direction: torch.Tensor, steps: np.ndarray) -> torch.Tensor:
     """(R, T, nz) = z_rows (R, nz) + steps[t] · direction (nz,)."""
     t = torch.as_tensor(np.asarray(steps), dtype=torch.float32)
     return z_rows[:, None, :] + t[None, :, None] * direction[None, None, :]
@@ -144,7 +149,9 @@ class TurnResult:
 
     def summary(self) -> dict[str, Any]:
         """JSON-able numbers (for metrics.json)."""
-        r = lambda v: None if v is None else round(float(v), 4)
+        def r(v: Any) -> float | None:
+            return None if v is None else round(float(v), 4)
+
         out: dict[str, Any] = {
             "spearman": r(self.spearman),
             "steps": [r(s) for s in self.steps],
@@ -153,17 +160,21 @@ class TurnResult:
             "turn_vector_norm": r(self.vector.norm()),
             "exemplars": self.selection.as_dict(),
         }
-        if self.yaw is not None:
-            per_row = self.spearman_per_row
+        yaw, yaw_random = self.yaw, self.yaw_random
+        if yaw is not None:
+            if yaw_random is None:
+                raise ValueError("TurnResult: yaw was measured without its random-direction control (yaw_random)")
+            per_row = self.spearman_per_row or []        # lists, not None: yaw and yaw_random are set
+            each = self.spearman_random_each or []
             finite = [v for v in per_row if v is not None]
             out.update({
                 "spearman_per_row": [r(v) for v in per_row],
                 "spearman_per_row_mean": r(np.mean(finite)) if finite else None,
                 "spearman_random_direction": r(self.spearman_random),
-                "spearman_random_directions": [r(v) for v in self.spearman_random_each],
-                "yaw_mean_per_step": [r(v) for v in self.yaw.mean(0)],
-                "yaw_change_mean": r((self.yaw[:, -1] - self.yaw[:, 0]).mean()),
-                "yaw_change_random_direction_mean": r((self.yaw_random[..., -1] - self.yaw_random[..., 0]).mean()),
+                "spearman_random_directions": [r(v) for v in each],
+                "yaw_mean_per_step": [r(v) for v in yaw.mean(0)],
+                "yaw_change_mean": r((yaw[:, -1] - yaw[:, 0]).mean()),
+                "yaw_change_random_direction_mean": r((yaw_random[..., -1] - yaw_random[..., 0]).mean()),
             })
         return out
 
@@ -176,7 +187,7 @@ def compute_turn(G: torch.nn.Module, z_pool: torch.Tensor, selection: TurnSelect
     rows = [int(i) for i in rows]
     v = turn_vector(z_pool, selection.left, selection.right)
     steps = np.asarray(steps, np.float64)
-    z = walk_latents(z_pool[rows], v, steps)                           # (R, T, nz)
+    z = walk_along(z_pool[rows], v, steps)                           # (R, T, nz)
     R, T, nz = z.shape
     images = generate(G, z.reshape(-1, nz))
     shape = images.shape[1:]
@@ -190,11 +201,61 @@ def compute_turn(G: torch.nn.Module, z_pool: torch.Tensor, selection: TurnSelect
             raise KeyError(f"the classifier gives no yaw (it gives {sorted(pred)}); cannot measure the turn")
         res.yaw = np.asarray(pred["yaw"], np.float64).reshape(R, T)
         dirs = [random_direction(nz, float(v.norm()), [seed, d]) for d in range(n_random)]
-        control = torch.stack([walk_latents(z_pool[rows], d, steps) for d in dirs])     # (D, R, T, nz)
+        control = torch.stack([walk_along(z_pool[rows], d, steps) for d in dirs])     # (D, R, T, nz)
         yaw_c = predict(generate(G, control.reshape(-1, nz)))["yaw"]
         res.yaw_random = np.asarray(yaw_c, np.float64).reshape(n_random, R, T)
     return res
 
 
 __all__ = ["K_EXEMPLARS", "LOOK_THRESHOLD", "TurnResult", "TurnSelection", "compute_turn", "random_direction",
-           "select_turn_exemplars", "spearman", "turn_vector", "walk_latents"]
+           "select_turn_exemplars", "spearman", "turn_vector", "walk_along"]
+
+
+@dataclass
+class Fig8Data:
+    result: TurnResult | None
+    pool: SamplePool
+    pool_pred: dict[str, np.ndarray] | None
+    note: str | None = None
+
+
+def compute_fig8(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None, seed: int = 0, n_pool: int = 1000,
+                 n_rows: int = 32, steps: np.ndarray | None = None, left: list[int] | None = None,
+                 right: list[int] | None = None, threshold: float = LOOK_THRESHOLD) -> Fig8Data:
+    """Exemplars (``left``/``right`` by hand, else by measured yaw) and the walks. With neither a yaw
+    regressor nor hand-picked exemplars ``result`` is None and ``note`` says why."""
+    steps = np.linspace(-MAX_STEP, MAX_STEP, N_STEPS) if steps is None else np.asarray(steps, np.float64)
+    pool = sample_pool(G, cfg, n_pool, seed)
+    pool_pred = predict(pool.images) if predict is not None else None
+    if (left is None) != (right is None):
+        raise ValueError("fig8: give both left and right exemplars by hand (or neither)")
+    if left is not None and right is not None:
+        hl = hand_selection("left-looking", left, n_pool)
+        hr = hand_selection("right-looking", right, n_pool)
+        if set(hl.indices) & set(hr.indices):
+            raise ValueError(f"fig8: samples {sorted(set(hl.indices) & set(hr.indices))} are both left and right")
+        sel = TurnSelection(hl.indices, hr.indices, "hand")
+        if pool_pred is not None and "yaw" in pool_pred:
+            yaw = pool_pred["yaw"]
+            sel.yaw_left = [round(float(v), 4) for v in yaw[sel.left]]
+            sel.yaw_right = [round(float(v), 4) for v in yaw[sel.right]]
+            if np.mean(sel.yaw_left) >= np.mean(sel.yaw_right):
+                sel.note = "the hand-picked 'left' exemplars do not look further left than the 'right' ones (by yaw)"
+    elif pool_pred is not None:
+        if "yaw" not in pool_pred:
+            raise KeyError(f"fig8: the classifier gives no yaw (it gives {sorted(pool_pred)})")
+        sel = select_turn_exemplars(pool_pred["yaw"], K_EXEMPLARS, threshold)
+    else:
+        return Fig8Data(None, pool, None, "no yaw regressor fits this data and no exemplars were picked by hand: "
+                                          "pick 4 left- and 4 right-looking samples from fig8_sample_sheet.png, "
+                                          "e.g. --option fig8.left=3,17,42,8 --option fig8.right=5,6,7,9")
+    used = set(sel.left) | set(sel.right)
+    rows = [i for i in range(n_pool) if i not in used][:n_rows]
+    if len(rows) < 1:
+        raise ValueError(f"fig8: the pool of {n_pool} has no samples left to walk")
+    res = compute_turn(G, pool.z, sel, rows, steps, predict, seed=seed)
+    return Fig8Data(res, pool, pool_pred, sel.note)
+
+
+
+

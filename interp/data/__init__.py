@@ -8,9 +8,9 @@
 See docs/DATA.md for formats, labels, skip counting and the cache location.
 """
 
-from .base import DatasetError, ImageDataset, to_float_image, to_uint8_image
-from .cache import cached_uint8, default_cache_dir, unpack_archive
-from .registry import DATASETS, available_datasets, detect_format, open_dataset, register_dataset
+from interp.data.base import DatasetError, ImageDataset, to_float_image, to_uint8_image
+from interp.data.cache import cached_uint8, default_cache_dir, unpack_archive
+from interp.data.registry import DATASETS, available_datasets, detect_format, open_dataset, register_dataset
 
 __all__ = [
     "DATASETS",

@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import ImageDataset
-from .cache import cached_uint8
-from .imageio import chw_resized
+from interp.data.base import ImageDataset
+from interp.data.cache import cached_uint8
+from interp.data.imageio import chw_resized
 
 
 class NativeArrayDataset(ImageDataset):

@@ -16,7 +16,6 @@ import os
 import shutil
 import sys
 import tarfile
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from .base import DatasetError, ImageDataset
+from interp.data.base import DatasetError, ImageDataset
+from interp.io.atomic import atomic_write_text, remove_stale_temps, temp_path
 
 _BLOCK = 1024  # images decoded per thread-pool batch
 
@@ -59,28 +59,6 @@ def cache_path(dataset: ImageDataset, cache_dir: str | os.PathLike | None = None
     """Where ``cached_uint8`` keeps this dataset's images."""
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in dataset.name)
     return resolve_cache_dir(cache_dir) / f"{safe}-{dataset.image_size}px-{cache_key(dataset)}.npy"
-
-
-def _tmp_name(final: Path) -> Path:
-    return final.with_name(f".{final.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-
-
-def _remove_dead_temps(final: Path) -> None:
-    """Delete leftover temp files of ``final`` whose writing process no longer exists."""
-    for tmp in final.parent.glob(f".{final.name}.*.tmp"):
-        try:
-            pid = int(tmp.name[len(final.name) + 2 :].split(".")[0])
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            tmp.unlink(missing_ok=True)
-        except (ValueError, PermissionError, OSError):
-            pass
-
-
-def _write_json_atomic(path: Path, obj: Any) -> None:
-    tmp = _tmp_name(path)
-    tmp.write_text(json.dumps(obj))
-    os.replace(tmp, path)
 
 
 def _load_valid(final: Path, n: int, size: int) -> np.ndarray | None:
@@ -142,9 +120,9 @@ def cached_uint8(
             dataset.drop_failed(np.array([i for i in range(n) if i not in bad], np.int64),
                                 [msg for _, msg in failed])
             return arr
-    _remove_dead_temps(final)
+    remove_stale_temps(final)
     workers = workers if workers is not None else min(8, os.cpu_count() or 1)
-    tmp = _tmp_name(final)
+    tmp = temp_path(final)
     tmp2: Path | None = None
     try:
         out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, 3, size, size))
@@ -152,7 +130,7 @@ def cached_uint8(
         if failed:
             bad = {i for i, _ in failed}
             keep = np.array([i for i in range(n) if i not in bad], np.int64)
-            tmp2 = _tmp_name(final)
+            tmp2 = temp_path(final)
             compact = np.lib.format.open_memmap(tmp2, mode="w+", dtype=np.uint8,
                                                 shape=(len(keep), 3, size, size))
             for s in range(0, len(keep), 4096):
@@ -162,7 +140,7 @@ def cached_uint8(
             tmp.unlink()
             tmp, tmp2 = tmp2, None
             dataset.drop_failed(keep, [msg for _, msg in failed])
-            _write_json_atomic(skips_file, failed)
+            atomic_write_text(skips_file, json.dumps(failed))
         else:
             out.flush()
             del out
@@ -214,7 +192,7 @@ def unpack_archive(
     dest = done[0] if done else None
     if dest is None:
         unpacked.mkdir(parents=True, exist_ok=True)
-        tmp = _tmp_name(unpacked / f"{stem}-{key}")
+        tmp = temp_path(unpacked / f"{stem}-{key}")
         tmp.mkdir()
         try:
             with tarfile.open(archive, "r:*") as tar:

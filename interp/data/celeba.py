@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from .base import DatasetError
-from .folder import FileImageDataset
-from .registry import register_dataset
+from interp.data.base import DatasetError
+from interp.data.folder import FileImageDataset
+from interp.data.registry import register_dataset
 
 PARTITIONS: dict[str, int] = {"train": 0, "val": 1, "valid": 1, "validation": 1, "test": 2}
 
@@ -114,7 +114,7 @@ class CelebA(FileImageDataset):
         paths = [img_dir / files[i] for i in sel]
         present = np.array([p.is_file() for p in paths], bool)
         if not present.all():
-            self.skipped += [f"{p} (missing)" for p, ok in zip(paths, present) if not ok]
+            self.skipped += [f"{p} (missing)" for p, ok in zip(paths, present, strict=True) if not ok]
         if not present.any():
             raise DatasetError(f"celeba: none of the {len(paths)} listed images exist under {img_dir}")
         sel = sel[present]

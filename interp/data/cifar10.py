@@ -12,6 +12,7 @@ Labels: ``"class"`` int64 (N,), ``class_names``. Native size 32; other sizes are
 
 from __future__ import annotations
 
+import importlib
 import os
 import pickle
 from pathlib import Path
@@ -19,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import NativeArrayDataset
-from .base import DatasetError, ImageDataset
-from .cache import file_signature, unpack_archive
-from .folder import FolderDataset, is_archive
-from .registry import register_dataset
+from interp.data.arrays import NativeArrayDataset
+from interp.data.base import DatasetError, ImageDataset
+from interp.data.cache import file_signature, unpack_archive
+from interp.data.folder import FolderDataset, is_archive
+from interp.data.registry import register_dataset
 
 CLASS_NAMES: tuple[str, ...] = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
@@ -34,9 +35,9 @@ TEST_BATCHES: tuple[str, ...] = ("test_batch",)
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
     try:
-        from numpy._core.multiarray import _reconstruct
-    except ImportError:  # numpy < 2
-        from numpy.core.multiarray import _reconstruct
+        _reconstruct = importlib.import_module("numpy._core.multiarray")._reconstruct
+    except (ImportError, AttributeError):  # numpy < 2
+        _reconstruct = importlib.import_module("numpy.core.multiarray")._reconstruct
     return {
         ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
         ("numpy._core.multiarray", "_reconstruct"): _reconstruct,  # numpy >= 2 spelling

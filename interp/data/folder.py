@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from .base import DatasetError, ImageDataset
-from .cache import cached_uint8, unpack_archive
-from .imageio import check_header, decode_image, is_image_file, log_skips
-from .registry import register_dataset
+from interp.data.base import DatasetError, ImageDataset
+from interp.data.cache import cached_uint8, unpack_archive
+from interp.data.imageio import check_header, decode_image, is_image_file, log_skips
+from interp.data.registry import register_dataset
 
 #: Subfolder names recognised as splits.
 SPLIT_NAMES: tuple[str, ...] = ("train", "test", "val", "valid", "validation", "extra")
@@ -95,7 +96,7 @@ class FileImageDataset(ImageDataset):
                 keep = np.array([i for i in range(len(files)) if i not in badset], np.int64)
                 self.skipped += [f"{files[i]} ({r})" for i, r in bad]
         log_skips(self.name, self.root, self.skipped)
-        self.files = [files[i] for i in keep]
+        self.files = [files[i] for i in keep.tolist()]
         self._labels = {k: v[keep] for k, v in labels.items()}
         if not self.files:
             raise DatasetError(f"{self.name}: no readable images under {self.root}")

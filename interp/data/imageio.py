@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
 from os import PathLike
-from typing import Sequence
 
 import numpy as np
 from PIL import Image, ImageOps
 
-from .base import DatasetError
+from interp.data.base import DatasetError
 
 #: Recognised image file extensions (lower case; matching is case-insensitive).
 IMAGE_EXTENSIONS: frozenset[str] = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp"})
@@ -68,7 +68,7 @@ def crop_resize(img: Image.Image, size: int, crop: int | None = None) -> Image.I
     if box != (0, 0, img.width, img.height):
         img = img.crop(box)
     if img.size != (size, size):
-        img = img.resize((size, size), Image.LANCZOS)
+        img = img.resize((size, size), Image.Resampling.LANCZOS)
     return img
 
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from .base import DatasetError, ImageDataset
-from .cache import cached_uint8, file_signature
-from .imageio import decode_image, log_skips
-from .registry import register_dataset
+from interp.data.base import DatasetError, ImageDataset
+from interp.data.cache import cached_uint8, file_signature
+from interp.data.imageio import decode_image, log_skips
+from interp.data.registry import register_dataset
 
 
-def _open_env(path: Path):
+def _open_env(path: Path) -> Any:
+    """A read-only ``lmdb.Environment`` (py-lmdb ships no type information)."""
     import lmdb
 
     try:
@@ -55,7 +56,7 @@ class LSUN(ImageDataset):
         self.image_size, self.cache_dir, self.limit, self.crop = int(image_size), cache_dir, limit, crop
         self.split = split
         self.skipped: list[str] = []
-        self._env = None  # held open only while uint8_images() decodes
+        self._env: Any = None  # an lmdb.Environment, held open only while uint8_images() decodes
         self._pid = -1
         self._lock = threading.Lock()
         keys: list[bytes] = []
@@ -122,12 +123,13 @@ class LSUN(ImageDataset):
         """uint8 (N, 3, S, S), memory-mapped from the cache (decoded on first use)."""
         if self._u8 is None:
             with self._lock:
-                self._env, self._pid = _open_env(self.root), os.getpid()
+                env = self._env = _open_env(self.root)
+                self._pid = os.getpid()
             try:
                 self._u8 = cached_uint8(self, self.cache_dir)
             finally:
                 with self._lock:
-                    env, self._env = self._env, None
+                    self._env = None
                 env.close()
         return self._u8
 

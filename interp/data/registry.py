@@ -15,10 +15,11 @@ from __future__ import annotations
 import importlib
 import os
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
-from .base import DatasetError, ImageDataset
+from interp.data.base import DatasetError, ImageDataset
 
 DatasetFactory = Callable[..., ImageDataset]
 F = TypeVar("F", bound=DatasetFactory)
@@ -110,7 +111,7 @@ def open_dataset(
         path = Path(name).expanduser()
         fmt = detect_format(path)
         if fmt == "archive":
-            from .cache import unpack_archive
+            from interp.data.cache import unpack_archive
 
             path = unpack_archive(path, cache_dir, split)
             fmt = detect_format(path)

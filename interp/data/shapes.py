@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from .base import DatasetError, ImageDataset
-from .registry import register_dataset
+from interp.data.base import DatasetError, ImageDataset
+from interp.data.registry import register_dataset
 
 CLASS_NAMES: tuple[str, ...] = ("circle", "square", "triangle")
 _SPLITS = {"train": 0, "test": 1, "val": 2}
@@ -86,7 +86,7 @@ class Shapes(ImageDataset):
         self.image_size, self.n, self.seed, self.split = int(image_size), int(n), int(seed), split
         self.class_names = list(CLASS_NAMES)
         self._params = [shape_params(self.seed, _SPLITS[split], i) for i in range(self.n)]
-        self._labels = {
+        self._labels: dict[str, np.ndarray] = {
             "class": np.array([p["cls"] for p in self._params], np.int64),
             "center": np.array([p["center"] for p in self._params], np.float32),
             "size": np.array([p["r"] for p in self._params], np.float32),

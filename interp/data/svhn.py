@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from .arrays import NativeArrayDataset
-from .base import DatasetError
-from .cache import file_signature
-from .registry import register_dataset
+from interp.data.arrays import NativeArrayDataset
+from interp.data.base import DatasetError
+from interp.data.cache import file_signature
+from interp.data.registry import register_dataset
 
 
 def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -25,8 +25,8 @@ def read_svhn_mat(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     try:
         mat = scipy.io.loadmat(str(path), variable_names=["X", "y"])
-    except (OSError, ValueError, NotImplementedError) as err:
-        raise DatasetError(f"svhn: cannot read {path}: {err}") from err
+    except (OSError, ValueError, NotImplementedError, scipy.io.matlab.MatReadError) as err:
+        raise DatasetError(f"svhn: {path} is not a readable MATLAB .mat file ({err})") from err
     if "X" not in mat or "y" not in mat:
         raise DatasetError(f"svhn: {path} lacks the variables 'X' and 'y'")
     x, y = mat["X"], np.asarray(mat["y"]).reshape(-1).astype(np.int64)

@@ -13,13 +13,19 @@ Each figure module splits compute (``compute_*`` -> data), plot (``plot_*`` -> F
 new figures register with :func:`register_figure` and are imported below.
 """
 
-from . import discriminator_filters, latent_walk, samples  # noqa: F401  (register the figures)
-from . import turn_vector, vector_arithmetic  # noqa: F401  (Figs. 7 and 8)
-from . import probe_table  # noqa: F401  (Tables 1-2: table1)
-from . import forget_windows  # noqa: F401  (Fig. 6)
-from .context import FigureContext
-from .metrics import FIXED_KEYS, read_metrics, update_metrics
-from .registry import FIGURES, FigureResult, get_figure, list_figures, register_figure, run_figure
+# Importing each figure module registers its figures (Figs. 2-8, Tables 1-2).
+from interp.figures import (  # noqa: F401
+    discriminator_filters,
+    forget_windows,
+    latent_walk,
+    probe_table,
+    samples,
+    turn_vector,
+    vector_arithmetic,
+)
+from interp.figures.context import FigureContext
+from interp.figures.metrics import FIXED_KEYS, read_metrics, update_metrics
+from interp.figures.registry import FIGURES, FigureResult, get_figure, list_figures, register_figure, run_figure
 
 __all__ = ["FIGURES", "FIXED_KEYS", "FigureContext", "FigureResult", "get_figure", "list_figures", "read_metrics",
            "register_figure", "run_figure", "update_metrics"]

@@ -10,27 +10,24 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import torch
 
-from ..checkpoint import SUFFIX, LoadedGAN, load_gan
-from .defaults import FIG_EPOCHS, ensure_default_model
-from .metrics import update_metrics
+from interp.figures.metrics import update_metrics
+from interp.io.checkpoint import SUFFIX, LoadedGAN, load_gan
+from interp.train.defaults import FIG_EPOCHS, ensure_default_model
+from interp.worlds import trained_on, world_of
 
-WORLDS = ("rooms", "faces")
+if TYPE_CHECKING:  # the instruments are imported lazily (see get_instrument)
+    from interp.instruments import FaceAttributeNet, RoomSegmenter
+
 INSTRUMENTS = {"rooms": "room_segmenter", "faces": "face_attributes"}
-
-
-def gan_data_name(gan: LoadedGAN) -> str | None:
-    """The data a checkpoint was trained on, from its metadata (None if unknown, e.g. foreign files)."""
-    meta = gan.meta or {}
-    return (meta.get("dataset") or {}).get("name") or (meta.get("train") or {}).get("data")
 
 
 def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> torch.nn.Module:
     """Indirection over :func:`interp.instruments.get_instrument` (tests replace it)."""
-    from ..instruments import get_instrument as _get
+    from interp.instruments import get_instrument as _get
 
     return _get(name, quick=quick, progress=progress)
 
@@ -39,10 +36,11 @@ def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> 
 class FigureContext:
     """Settings shared by all figures of one ``python -m interp.figures`` call.
 
-    ``checkpoint``: a checkpoint file or run directory that replaces the default model for the
-    figures of its world (a model trained on other data replaces it for every figure; world
-    measurements are then null with a note). ``gan``: an already loaded model, same rule.
-    ``data``: the world / data name of the checkpoint when its metadata lacks one (foreign files).
+    ``checkpoint``: a checkpoint file or run directory that replaces the default model for EVERY
+    figure (each figure measures it with the instruments of the world it was trained on; where
+    there is none, the numbers are null with a note). ``gan_override``: an already loaded model,
+    same rule. ``data``: the world / data name of the checkpoint when its metadata does not say
+    (foreign files); a ``data`` that contradicts the metadata is an error.
     ``options``: per-figure settings, ``{"fig7": {"exemplars": ...}}`` (CLI: ``--option fig7.exemplars=...``).
     """
 
@@ -97,23 +95,36 @@ class FigureContext:
         if self.checkpoint is None:
             return None
         if "override" not in self._cache:
-            self._cache["override"] = load_gan(self.checkpoint, device=self.device)
+            gan = load_gan(self.checkpoint, device=self.device)
+            self._check_data(gan)
+            self._cache["override"] = gan
         return self._cache["override"]
 
+    def _check_data(self, gan: LoadedGAN) -> None:
+        """``--data`` may name what a checkpoint was trained on, never contradict its metadata."""
+        said = trained_on(gan.meta)
+        if self.data and said and said != self.data:
+            raise ValueError(f"--data {self.data}: {gan.path} says it was trained on {said!r}; drop --data "
+                             "(it is only for checkpoints whose metadata does not say) or give the right checkpoint")
+
+    def _applicable_override(self, world: str | None) -> LoadedGAN | None:
+        """The overriding model if it replaces the default model for figures of ``world``, else None."""
+        return self._override()  # a given model replaces the default model of every world
+
     def override_applies(self, world: str | None) -> bool:
-        gan = self._override()
-        if gan is None:
-            return False
-        data = self.data or gan_data_name(gan)
-        return world is None or data == world or data not in WORLDS
+        return self._applicable_override(world) is not None
 
     def run_dir(self, world: str) -> Path | None:
         """The run directory figures of ``world`` draw from (None: a single overriding checkpoint)."""
         if self.override_applies(world):
-            if self.gan_override is not None:
+            if self.gan_override is not None or self.checkpoint is None:
                 return None
             path = Path(self.checkpoint).expanduser()
             return path if path.is_dir() else (path.parent.parent if path.parent.name == "checkpoints" else None)
+        return self._default_run(world)
+
+    def _default_run(self, world: str) -> Path:
+        """The project's default run directory of ``world`` (trained on first use)."""
         key = ("run", world)
         if key not in self._cache:
             self._cache[key] = ensure_default_model(world, quick=self.quick, progress=self.progress)
@@ -127,9 +138,10 @@ class FigureContext:
 
     def gan(self, world: str) -> LoadedGAN:
         """The final model used for figures of ``world``."""
-        if self.override_applies(world):
-            return self._override()
-        return self._load(self.run_dir(world))
+        override = self._applicable_override(world)
+        if override is not None:
+            return override
+        return self._load(self._default_run(world))
 
     def gan_at_epoch(self, world: str, epoch: int) -> tuple[LoadedGAN, str | None]:
         """(model after the paper's epoch ``epoch``, note): the run's ``checkpoints/epoch_00N``; quick
@@ -145,24 +157,37 @@ class FigureContext:
                 return self._load(file), note
             if not self.override_applies(world):
                 raise FileNotFoundError(f"{run}: no checkpoints/epoch_{want:03d}{SUFFIX}; delete the run to retrain it")
-        gan = self._override() if self.override_applies(world) else self.gan(world)
-        got = gan.meta.get("epoch")
+        gan = self.gan(world)  # the overriding checkpoint where one applies
         return gan, (f"no epoch-{epoch} checkpoint beside {self.checkpoint}; used the given checkpoint "
-                     f"(epoch {got if got is not None else 'unknown'})")
+                     f"({self.model_label(gan)})")
 
     def world_of(self, gan: LoadedGAN) -> str | None:
         """The embedded world ``gan`` was trained on (None: not a world, no ground truth)."""
-        data = self.data_name(gan)
-        return data if data in WORLDS else None
+        return world_of(gan.meta, self.data_name(gan))
+
+    def model_label(self, gan: LoadedGAN) -> str:
+        """How titles name a model: its data and epoch, or its file when the epoch is not known."""
+        data = self.data_name(gan) or "model"
+        epoch = (gan.meta or {}).get("epoch")
+        if epoch is not None:
+            return f"{data}, epoch {epoch}"
+        return f"{data}, {Path(gan.path).name}" if gan.path is not None else data
 
     def data_name(self, gan: LoadedGAN) -> str | None:
         if self.data and gan is self._override():
             return self.data
-        return gan_data_name(gan)
+        return trained_on(gan.meta)
 
     # ----------------------------------------------------------------- instruments & metrics
 
+    @overload
+    def instrument(self, world: Literal["rooms"]) -> RoomSegmenter: ...
+    @overload
+    def instrument(self, world: Literal["faces"]) -> FaceAttributeNet: ...
+    @overload
+    def instrument(self, world: str) -> torch.nn.Module: ...
     def instrument(self, world: str) -> torch.nn.Module:
+        """The measuring instrument of ``world`` (rooms: the segmenter, faces: the attribute net), cached."""
         key = ("instrument", world)
         if key not in self._cache:
             self._cache[key] = get_instrument(INSTRUMENTS[world], quick=self.quick, progress=self.progress)
@@ -177,4 +202,4 @@ class FigureContext:
         return update_metrics(self.metrics_path, section, values, provenance=self.provenance(gan))
 
 
-__all__ = ["INSTRUMENTS", "WORLDS", "FigureContext", "gan_data_name", "get_instrument"]
+__all__ = ["INSTRUMENTS", "FigureContext", "get_instrument"]

@@ -28,35 +28,31 @@ pixel share, then the curve and a panel of the numbers.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.transforms import Bbox
 
-from ..analysis.annotations import boxes_per_image, read_boxes
-from ..analysis.forget import (
+from interp.analysis.annotations import boxes_per_image, read_boxes
+from interp.analysis.forget import (
+    OTHER_CLASSES,
+    WINDOW,
+    ClassMeter,
     CurveData,
+    Fig6Data,
     ForgetConfig,
     ForgetError,
-    ForgetResult,
-    ablation_curve,
-    curve_counts,
-    find_window_maps,
-    generate,
+    compute_fig6,
 )
-from ..data.base import to_uint8_image
-from ..latent import sample_z
-from .context import FigureContext
-from .plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
-from .registry import FigureResult, register_figure
+from interp.core.latent import sample_z
+from interp.figures.context import FigureContext
+from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
+from interp.figures.registry import FigureResult, register_figure
 
-OTHER_CLASSES = ("bed", "wall", "floor")
-WINDOW = "window"
 SIZES = {  # quick / full
     False: {"n_annotated": 150, "n_eval": 500, "n_curve": 200, "curve_points": 5, "curve_draws": 2, "n_random": 3,
             "n_show": 10},
@@ -68,159 +64,7 @@ SIZES = {  # quick / full
 # ------------------------------------------------------------------------------------------ measure
 
 
-class ClassMeter:
-    """Per-image class pixel shares of generated images via the rooms segmenter."""
-
-    def __init__(self, segmenter: torch.nn.Module, class_names: Sequence[str]) -> None:
-        self.segmenter = segmenter
-        self.class_names = tuple(class_names)
-        if WINDOW not in self.class_names:
-            raise ValueError(f"the segmenter's classes {self.class_names} have no {WINDOW!r}")
-
-    @property
-    def window(self) -> int:
-        return self.class_names.index(WINDOW)
-
-    def maps(self, images: torch.Tensor) -> np.ndarray:
-        """uint8 class maps (N, S, S) of images float (N, 3, S, S) in [-1, 1]."""
-        from ..instruments import segment
-
-        return segment(self.segmenter, images)
-
-    def shares(self, images: torch.Tensor) -> np.ndarray:
-        """float64 (N, n_classes): each image's pixel share of every class."""
-        m = self.maps(images).reshape(len(images), -1).astype(np.int64)
-        k = len(self.class_names)
-        counts = np.stack([np.bincount(row, minlength=k)[:k] for row in m]) if len(m) else np.zeros((0, k))
-        return counts / max(m.shape[1], 1)
-
-
-def automatic_boxes(meter: ClassMeter, images: torch.Tensor) -> list[np.ndarray]:
-    """Per image (k, 4) window boxes from the segmenter's window connected components."""
-    from ..instruments import window_boxes
-
-    return [b.astype(np.float64) for b in window_boxes(meter.maps(images), window_class=meter.window)]
-
-
 # ------------------------------------------------------------------------------------------ compute
-
-
-@dataclass
-class Fig6Data:
-    result: ForgetResult
-    rows: np.ndarray                          # uint8 (3, n_show, 3, S, S): before, dropped, random
-    row_shares: np.ndarray | None             # (3, n_show) window share per shown tile
-    shares: dict[str, np.ndarray] | None      # "before"/"after"/"random" -> (n_classes,) mean shares
-    random_shares: list[np.ndarray] | None    # per control draw, (n_classes,)
-    class_names: tuple[str, ...] | None
-    curve: CurveData | None
-    numbers: dict[str, Any] = field(default_factory=dict)
-    box_source: str = "automatic"
-
-
-def _class_numbers(meter: ClassMeter, before: np.ndarray, after: np.ndarray,
-                   rand: list[np.ndarray]) -> dict[str, Any]:
-    names = meter.class_names
-    w = meter.window
-    others = [names.index(c) for c in OTHER_CLASSES if c in names]
-    rand_mean = np.mean(rand, 0)
-
-    def abs_change(x: np.ndarray) -> float:
-        return float(np.mean(np.abs(x[others] - before[others]))) if others else float("nan")
-
-    wb = float(before[w])
-    return {
-        "window_frac_before": float(before[w]),
-        "window_frac_after": float(after[w]),
-        "window_frac_random_control": float(rand_mean[w]),
-        "window_frac_random_control_draws": [float(r[w]) for r in rand],
-        "window_removed": 1 - float(after[w]) / wb if wb > 0 else None,
-        "window_removed_random_control": 1 - float(rand_mean[w]) / wb if wb > 0 else None,
-        "other_classes_abs_change": abs_change(after),
-        "other_classes_abs_change_random_control": float(np.mean([abs_change(r) for r in rand])),
-        "other_classes": list(OTHER_CLASSES),
-        "other_classes_change": {names[i]: float(after[i] - before[i]) for i in others},
-        "other_classes_change_random_control": {names[i]: float(rand_mean[i] - before[i]) for i in others},
-        "class_fracs_before": {n: float(v) for n, v in zip(names, before)},
-        "class_fracs_after": {n: float(v) for n, v in zip(names, after)},
-        "class_fracs_random_control": {n: float(v) for n, v in zip(names, rand_mean)},
-    }
-
-
-def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.ndarray] | None,
-                 z_eval: torch.Tensor, config: ForgetConfig | None = None, meter: ClassMeter | None = None,
-                 n_show: int = 10, n_curve: int = 200, curve_points: int = 5, curve_draws: int = 2,
-                 progress: Callable[[str], None] | None = None, box_source: str = "given") -> Fig6Data:
-    """Run the procedure on annotated latents ``z_annot`` (N, nz) with per-image ``boxes`` (None: the
-    meter's automatic boxes) and measure it on fresh latents ``z_eval`` (M, nz) (with ``meter``; without
-    one only the shown rows are generated)."""
-    say = progress or (lambda s: None)
-    config = config or ForgetConfig()
-    images_annot = generate(G, z_annot)
-    size = int(images_annot.shape[-1])
-    source = box_source
-    if boxes is None:
-        if meter is None:
-            raise ValueError("no window boxes given and no segmenter to find them: pass boxes")
-        boxes, source = automatic_boxes(meter, images_annot), "automatic (rooms segmenter)"
-    say(f"fit: {sum(len(b) for b in boxes)} boxes on {sum(len(b) > 0 for b in boxes)} of {len(boxes)} samples")
-    result = find_window_maps(G, z_annot, boxes, size, config)
-    layer, rep, means = result.layer, config.replacement, result.means
-    dropped = result.dropped.tolist()
-
-    def gen(z: torch.Tensor, channels: Sequence[int] | None) -> torch.Tensor:
-        return generate(G, z, layer if channels else None, channels or None, rep, means)
-
-    n_show = min(n_show, len(z_eval))
-    numbers: dict[str, Any] = {**result.summary(), "box_source": source}
-    shares = random_shares = row_shares = curve = None
-    if meter is None:
-        before = gen(z_eval[:n_show], None)
-        after = gen(z_eval[:n_show], dropped)
-        rand0 = gen(z_eval[:n_show], result.random_sets[0].tolist())
-    else:
-        say(f"measure: {len(z_eval)} fresh samples, before / after / {len(result.random_sets)} random controls")
-        before = gen(z_eval, None)
-        after = gen(z_eval, dropped)
-        per = {"before": meter.shares(before), "after": meter.shares(after)}
-        per_rand, rand0 = [], None
-        for k, rs in enumerate(result.random_sets):
-            imgs = gen(z_eval, rs.tolist())
-            per_rand.append(meter.shares(imgs))
-            if k == 0:
-                rand0 = imgs[:n_show]
-        shares = {"before": per["before"].mean(0), "after": per["after"].mean(0)}
-        random_shares = [p.mean(0) for p in per_rand]
-        shares["random"] = np.mean(random_shares, 0)
-        w = meter.window
-        row_shares = np.stack([per["before"][:n_show, w], per["after"][:n_show, w], per_rand[0][:n_show, w]])
-        numbers.update(_class_numbers(meter, shares["before"], shares["after"], random_shares))
-        numbers["n_eval_samples"] = len(z_eval)
-
-        nc = min(n_curve, len(z_eval))
-        known = {(): per["before"][:nc, w].mean(), tuple(sorted(dropped)): per["after"][:nc, w].mean()}
-        for rs, p in zip(result.random_sets, per_rand):
-            known.setdefault(tuple(sorted(rs.tolist())), p[:nc, w].mean())
-
-        def measure(channels: Sequence[int] | None) -> float:
-            key = tuple(sorted(int(c) for c in channels or ()))
-            if key not in known:
-                known[key] = float(meter.shares(gen(z_eval[:nc], list(key)))[:, w].mean())
-            return float(known[key])
-
-        counts = curve_counts(result.n_channels, result.maps_dropped, curve_points)
-        say(f"curve: {len(counts)} counts x (ranked, random) on {nc} samples")
-        curve = ablation_curve(measure, result.ranking, counts, result.n_channels, config.seed,
-                               fixed_random={result.maps_dropped: result.random_sets} if dropped else None,
-                               draws=curve_draws)
-        numbers["curve"] = {"maps_dropped": curve.counts, "window_frac_ranked": curve.ranked.tolist(),
-                            "window_frac_random": curve.random.tolist(), "window_frac_before": curve.base,
-                            "n_samples": nc, "ranking": "regression weight, largest first",
-                            "random_draws_per_count": curve_draws}
-        before, after = before[:n_show], after[:n_show]
-    rows = to_uint8_image(torch.stack([before[:n_show], after[:n_show], rand0[:n_show]])).numpy()
-    return Fig6Data(result, rows, row_shares, shares, random_shares, meter.class_names if meter else None, curve,
-                    numbers, source)
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -263,6 +107,8 @@ def _numbers_panel(ax: Axes, data: Fig6Data, height: float) -> None:
                 linespacing=1.4)
         return
     names = data.class_names
+    if names is None:
+        raise ValueError("Fig6Data: pixel shares without the segmenter's class names")
     classes = [WINDOW, *OTHER_CLASSES]
     cells = [[f"{data.shares[k][names.index(c)]:.3f}" for k in ("before", "after", "random")] for c in classes]
     cells.append(["", f"{n['other_classes_abs_change']:.3f}", f"{n['other_classes_abs_change_random_control']:.3f}"])
@@ -270,7 +116,7 @@ def _numbers_panel(ax: Axes, data: Fig6Data, height: float) -> None:
     foot = 0.13
     tab = ax.table(cellText=cells, rowLabels=rows,
                    colLabels=["samples", "window maps\ndropped", f"{r.maps_dropped} random\nmaps dropped"],
-                   bbox=(0.3, foot + 0.02, 0.7, y - 0.03 - foot), cellLoc="center")
+                   bbox=Bbox.from_bounds(0.3, foot + 0.02, 0.7, y - 0.03 - foot), cellLoc="center")
     tab.auto_set_font_size(False)
     tab.set_fontsize(FONT - 1)
     for (i, j), cell in tab.get_celld().items():
@@ -288,9 +134,9 @@ def _numbers_panel(ax: Axes, data: Fig6Data, height: float) -> None:
             fontsize=FONT - 2, va="bottom", transform=ax.transAxes, color="0.35")
 
 
-def _curve_panel(ax: Axes, data: Fig6Data) -> None:
-    """Window pixels removed (% of before) vs maps dropped: ranked by weight and random."""
-    c, r = data.curve, data.result
+def _curve_panel(ax: Axes, data: Fig6Data, c: CurveData) -> None:
+    """Window pixels removed (% of before) vs maps dropped (``c``, i.e. ``data.curve``): ranked by weight and random."""
+    r = data.result
     base = max(c.base, 1e-12)
     ax.plot(c.counts, 100 * (1 - c.ranked / base), "o-", color="tab:blue", lw=1.4, ms=3.5,
             label="maps ranked by regression weight")
@@ -340,7 +186,7 @@ def plot_fig6(data: Fig6Data, title: str, inch: float = 0.82) -> Figure:
     bottom = 0.45
     if data.curve is not None:
         cax = fig.add_axes((0.75 / W, bottom / H, (W / 2 - 1.2) / W, (panel_h - 0.75) / H))
-        _curve_panel(cax, data)
+        _curve_panel(cax, data, data.curve)
         nh = panel_h - 0.4
         nax = fig.add_axes(((W / 2 + 0.15) / W, (bottom - 0.3) / H, (W / 2 - 0.35) / W, nh / H))
     else:
@@ -375,7 +221,7 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
     size = gan.config.image_size
     meter = None
     if world == "rooms":
-        from ..worlds.rooms import CLASS_NAMES
+        from interp.worlds.rooms import CLASS_NAMES
 
         meter = ClassMeter(ctx.instrument("rooms"), CLASS_NAMES)
     per_image = None
@@ -386,10 +232,10 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
     values: dict[str, Any]
     if per_image is None and meter is None:
         values = {"note": "no window boxes for a model of this data (no segmenter): draw or import boxes "
-                          "(notebooks/fig6_annotate_by_hand.ipynb, or python -m interp.analysis.forget)"}
+                          "(notebooks/fig6_annotate_by_hand.ipynb, or interp forget)"}
         return FigureResult([], ctx.record("fig6", gan, values))
     try:
-        data = compute_fig6(gan.G, z_annot, per_image, z_eval if meter else z_eval[: sizes["n_show"]], cfg, meter,
+        data = compute_fig6(gan.generator, z_annot, per_image, z_eval if meter else z_eval[: sizes["n_show"]], cfg, meter,
                             n_show=sizes["n_show"], n_curve=sizes["n_curve"], curve_points=sizes["curve_points"],
                             curve_draws=sizes["curve_draws"],
                             progress=(lambda s: print(f"  fig6 {s}", flush=True)) if ctx.progress else None,
@@ -400,7 +246,7 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
         values = {"note": f"{exc} ({where} on the {n_annot} annotated samples)",
                   "n_annotated": n_annot, "boxes": str(boxes) if isinstance(boxes, (str, Path)) else where}
         return FigureResult([], ctx.record("fig6", gan, values))
-    model = f"{ctx.data_name(gan) or 'model'}, epoch {gan.meta.get('epoch', '?')}"
+    model = ctx.model_label(gan)
     png = save_figure(plot_fig6(data, fig6_title(data, model)), ctx.png("fig6_forget_windows.png"))
     values = {**data.numbers, "annotated_latents": f"sample_z({n_annot}, seed={ctx.seed})",
               "eval_latents": f"sample_z({n_annot + n_eval}, seed={ctx.seed})[{n_annot}:]",
@@ -412,4 +258,4 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
     return FigureResult([png], ctx.record("fig6", gan, values))
 
 
-__all__ = ["ClassMeter", "Fig6Data", "automatic_boxes", "compute_fig6", "fig6", "fig6_title", "plot_fig6"]
+__all__ = ["ClassMeter", "Fig6Data", "compute_fig6", "fig6", "fig6_title", "plot_fig6"]

@@ -1,6 +1,6 @@
 """Fig. 4: walking the latent space.
 
-Each row chains ``n_points`` = 9 random latent points (seeded, :func:`interp.latent.sample_z`) with
+Each row chains ``n_points`` = 9 random latent points (seeded, :func:`interp.core.latent.sample_z`) with
 linear interpolation (``method="slerp"``: spherical interpolation of the direction with the norm
 interpolated linearly, so every point's norm lies between its endpoints' — an option for normal z).
 The walk is MEASURED on a fine grid (``measure_steps`` = 16 frames per segment) and SHOWN at
@@ -19,145 +19,17 @@ eyeglasses probabilities.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 
-from ..config import ModelConfig
-from ..data.base import to_uint8_image
-from ..latent import sample_z
-from .context import FigureContext
-from .plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
-from .registry import FigureResult, register_figure
+from interp.analysis.walks import WalkData, compute_latent_walks, faces_curves, rooms_curves
+from interp.figures.context import FigureContext
+from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
+from interp.figures.registry import FigureResult, register_figure
 
 CURVE_COLOURS = {"window": "tab:blue", "bed": "tab:red", "smiling": "tab:orange", "eyeglasses": "tab:green"}
-
-
-def lerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """(T, nz) points (1 − t)·a + t·b; t = 0 gives a and t = 1 gives b exactly."""
-    t = t.to(torch.float64)[:, None]
-    out = ((1 - t) * a.double() + t * b.double()).to(a.dtype)
-    out[t[:, 0] == 0] = a
-    out[t[:, 0] == 1] = b
-    return out
-
-
-def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """(T, nz) spherical interpolation of the directions of a and b, norm interpolated linearly
-    (so ‖z(t)‖ lies between ‖a‖ and ‖b‖); falls back to lerp for (anti-)parallel vectors."""
-    a64, b64, t64 = a.double(), b.double(), t.to(torch.float64)[:, None]
-    na, nb = a64.norm(), b64.norm()
-    ua, ub = a64 / na, b64 / nb
-    omega = torch.arccos((ua * ub).sum().clamp(-1, 1))
-    if omega.abs() < 1e-6 or (np.pi - omega).abs() < 1e-6:
-        return lerp(a, b, t)
-    so = torch.sin(omega)
-    u = (torch.sin((1 - t64) * omega) / so) * ua + (torch.sin(t64 * omega) / so) * ub
-    u = u / u.norm(dim=1, keepdim=True)
-    out = (u * ((1 - t64) * na + t64 * nb)).to(a.dtype)
-    out[t64[:, 0] == 0] = a
-    out[t64[:, 0] == 1] = b
-    return out
-
-
-INTERPOLATIONS = {"linear": lerp, "slerp": slerp}
-
-
-def walk_latents(anchors: torch.Tensor, steps: int, method: str = "linear") -> torch.Tensor:
-    """Latents (R, (P − 1)·steps + 1, nz) through anchors (R, P, nz), ``steps`` frames per segment."""
-    if method not in INTERPOLATIONS:
-        raise ValueError(f"method must be one of {sorted(INTERPOLATIONS)}, got {method!r}")
-    fn = INTERPOLATIONS[method]
-    t = torch.arange(steps, dtype=torch.float64) / steps
-    rows = []
-    for row in anchors:
-        segs = [fn(row[k], row[k + 1], t) for k in range(len(row) - 1)]
-        rows.append(torch.cat([*segs, row[-1:]]))
-    return torch.stack(rows)
-
-
-@dataclass
-class WalkData:
-    frames: np.ndarray                 # uint8 (R, (P-1)*steps + 1, 3, S, S): shown frames
-    z: torch.Tensor                    # (R, (P-1)*measure_steps + 1, nz): measured latents
-    anchors: torch.Tensor              # (R, P, nz)
-    step_l2: np.ndarray                # (R, (P-1)*measure_steps): pixel L2 of consecutive measured frames
-    step_ratio: np.ndarray             # (R,) max step / mean step per walk
-    max_step_ratio: float
-    steps: int
-    measure_steps: int
-    method: str
-    curves: dict[str, np.ndarray] = field(default_factory=dict)   # name -> (R, n_measured)
-    anchor_images: torch.Tensor | None = None                      # float (R, P, 3, S, S) of anchors
-
-    @property
-    def n_points(self) -> int:
-        return self.anchors.shape[1]
-
-
-@torch.no_grad()
-def _generate(G: torch.nn.Module, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    was = G.training
-    G.eval()
-    try:
-        dev = next(G.parameters()).device
-        return torch.cat([G(z[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(z), batch_size)])
-    finally:
-        G.train(was)
-
-
-def compute_latent_walks(G: torch.nn.Module, cfg: ModelConfig, n_rows: int = 6, n_points: int = 9, steps: int = 4,
-                         measure_steps: int = 16, method: str = "linear", seed: int = 0,
-                         curve_fn: Any = None) -> WalkData:
-    """Generate ``n_rows`` walks; ``curve_fn(images float (N, 3, S, S)) -> {name: (N,) array}`` adds
-    per-frame curves (e.g. window / bed fractions)."""
-    if measure_steps % steps:
-        raise ValueError(f"measure_steps ({measure_steps}) must be a multiple of steps ({steps})")
-    if n_points < 2 or steps < 1:
-        raise ValueError("need n_points >= 2 and steps >= 1")
-    anchors = sample_z(n_rows * n_points, cfg, seed=seed).view(n_rows, n_points, -1)
-    z = walk_latents(anchors, measure_steps, method)
-    n_meas = z.shape[1]
-    x = _generate(G, z.reshape(-1, z.shape[-1])).view(n_rows, n_meas, *cfg_shape(cfg))
-    diffs = (x[:, 1:] - x[:, :-1]).flatten(2).double().norm(dim=2).numpy()
-    ratio = diffs.max(1) / np.maximum(diffs.mean(1), 1e-12)
-    frames = to_uint8_image(x[:, :: measure_steps // steps]).numpy()
-    curves = {}
-    if curve_fn is not None:
-        got = curve_fn(x.reshape(-1, *x.shape[2:]))
-        curves = {k: np.asarray(v, np.float64).reshape(n_rows, n_meas) for k, v in got.items()}
-    return WalkData(frames=frames, z=z, anchors=anchors, step_l2=diffs, step_ratio=ratio,
-                    max_step_ratio=float(ratio.max()), steps=steps, measure_steps=measure_steps, method=method,
-                    curves=curves, anchor_images=x[:, ::measure_steps])
-
-
-def cfg_shape(cfg: ModelConfig) -> tuple[int, int, int]:
-    return (cfg.nc, cfg.image_size, cfg.image_size)
-
-
-def rooms_curves(segmenter: torch.nn.Module, class_names: tuple[str, ...], names=("window", "bed")):
-    """A ``curve_fn`` giving the segmenter's per-image pixel fraction of each class in ``names``."""
-    from ..instruments import segment
-
-    def fn(images: torch.Tensor) -> dict[str, np.ndarray]:
-        maps = segment(segmenter, images)
-        return {n: (maps == class_names.index(n)).mean(axis=(1, 2)) for n in names}
-
-    return fn
-
-
-def faces_curves(attribute_net: torch.nn.Module, names=("smiling", "eyeglasses")):
-    """A ``curve_fn`` giving the attribute net's probabilities along the walk."""
-    from ..instruments import predict_attributes
-
-    def fn(images: torch.Tensor) -> dict[str, np.ndarray]:
-        pred = predict_attributes(attribute_net, images)
-        return {n: pred[n] for n in names if n in pred}
-
-    return fn
 
 
 def plot_latent_walks(data: WalkData, title: str | None = None, inch_per_frame: float = 0.5,
@@ -174,7 +46,11 @@ def plot_latent_walks(data: WalkData, title: str | None = None, inch_per_frame: 
     W, H = left + w + right, head + R * row_h + 0.35
     fig = new_figure(W, H)
     tile_w = n_show * (S + PAD) + PAD
-    pos = lambda u: PAD + np.asarray(u) * (S + PAD) + S / 2
+
+    def pos(u: float | np.ndarray) -> np.ndarray:
+        """Frame index (scalar or array) -> x coordinate of that frame's centre in the tiled row (same shape)."""
+        return PAD + np.asarray(u) * (S + PAD) + S / 2
+
     per_show = data.measure_steps // data.steps
     for r in range(R):
         top = H - head - r * row_h
@@ -186,14 +62,14 @@ def plot_latent_walks(data: WalkData, title: str | None = None, inch_per_frame: 
                 ha="right", va="center", fontsize=FONT - 2)
         if r == 0:
             for k in range(data.n_points):
-                ax.text(pos(k * data.steps), -PAD, f"z{k + 1}", ha="center", va="bottom", fontsize=FONT - 1)
+                ax.text(float(pos(k * data.steps)), -PAD, f"z{k + 1}", ha="center", va="bottom", fontsize=FONT - 1)
         if has_curves:
             cax = fig.add_axes((left / W, (top - img_h - curve_h) / H, w / W, curve_h * 0.92 / H))
             u = np.arange(data.step_l2.shape[1] + 1) / per_show
             for name, values in data.curves.items():
                 cax.plot(pos(u), values[r], lw=1.0, color=CURVE_COLOURS.get(name), label=name)
             for k in range(data.n_points):
-                cax.axvline(pos(k * data.steps), color="0.85", lw=0.6, zorder=0)
+                cax.axvline(float(pos(k * data.steps)), color="0.85", lw=0.6, zorder=0)
             cax.set_xlim(0, tile_w)
             top_v = max(float(max(v.max() for v in data.curves.values())), 0.05)
             cax.set_ylim(0, top_v * 1.15)
@@ -228,15 +104,15 @@ def fig4(ctx: FigureContext, method: str = "linear", n_rows: int = 6, steps: int
     world = ctx.world_of(gan)
     curve_fn, label = None, "fraction"
     if world == "rooms":
-        from ..worlds.rooms import CLASS_NAMES
+        from interp.worlds.rooms import CLASS_NAMES
 
         curve_fn, label = rooms_curves(ctx.instrument("rooms"), tuple(CLASS_NAMES)), "pixel share"
     elif world == "faces":
         curve_fn, label = faces_curves(ctx.instrument("faces")), "probability"
-    data = compute_latent_walks(gan.G, gan.config, n_rows=n_rows, steps=steps, measure_steps=measure_steps,
+    data = compute_latent_walks(gan.generator, gan.config, n_rows=n_rows, steps=steps, measure_steps=measure_steps,
                                 method=method, seed=ctx.seed, curve_fn=curve_fn)
     worst = int(np.argmax(data.step_ratio))
-    title = (f"Fig. 4 — latent walks ({ctx.data_name(gan) or 'model'}, epoch {gan.meta.get('epoch', '?')}): "
+    title = (f"Fig. 4 — latent walks ({ctx.model_label(gan)}): "
              f"largest step / mean step = {data.max_step_ratio:.2f} (worst walk: {worst + 1})")
     png = save_figure(plot_latent_walks(data, title, curve_label=label), ctx.png("fig4_latent_walk.png"))
     values: dict[str, Any] = {
@@ -259,9 +135,6 @@ __all__ = [
     "compute_latent_walks",
     "faces_curves",
     "fig4",
-    "lerp",
     "plot_latent_walks",
     "rooms_curves",
-    "slerp",
-    "walk_latents",
 ]

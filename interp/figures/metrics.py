@@ -3,7 +3,7 @@
     update_metrics("figures/metrics.json", "fig4", {"max_step_ratio": 2.1},
                    provenance={"checkpoint": "...", "data": "rooms", "seed": 0, "quick": False})
 
-The fixed keys of SPEC.md §5 (:data:`FIXED_KEYS`) are always present in their section: a key a
+The fixed keys (:data:`FIXED_KEYS`, documented in docs/METRICS.md) are always present in their section: a key a
 figure could not measure is written as ``null`` and the section must then carry a ``"note"``
 saying why. Every section also holds ``checkpoint``, ``data``, ``seed`` (and ``quick``).
 Non-finite floats become ``null``. Concurrent writers are serialised with a lock file
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..atomic import atomic_write_text
+from interp.io.atomic import atomic_write_text
 
 FIXED_KEYS: dict[str, tuple[str, ...]] = {
     "fig2": ("fd", "fd_floor"),

@@ -21,7 +21,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..atomic import atomic_write_bytes
+from interp.io.atomic import atomic_write_bytes
+from interp.io.images import image_grid
 
 DPI = 150
 PAD = 2          # pixels of white between tiles
@@ -44,12 +45,7 @@ def tile(images: np.ndarray | torch.Tensor, pad: int = PAD, pad_value: int = 255
     if images.ndim != 5:
         raise ValueError(f"tile expects uint8 (R, C, 3, S, S) or (C, 3, S, S), got shape {images.shape}")
     r, c, ch, h, w = images.shape
-    out = np.full((r * (h + pad) + pad, c * (w + pad) + pad, ch), pad_value, np.uint8)
-    for i in range(r):
-        for j in range(c):
-            y, x = pad + i * (h + pad), pad + j * (w + pad)
-            out[y : y + h, x : x + w] = images[i, j].transpose(1, 2, 0)
-    return out
+    return image_grid(images.reshape(r * c, ch, h, w), nrow=c, padding=pad, pad_value=pad_value)
 
 
 def show_image_table(ax: Axes, images: np.ndarray | torch.Tensor, row_labels: Sequence[str] | None = None,

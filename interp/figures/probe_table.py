@@ -1,18 +1,18 @@
 """Tables 1–2 as a figure: the discriminator's features probed with a linear L2-SVM, trained vs random D.
 
-The paper's protocol (:mod:`interp.probe`: every conv block of D max-pooled to 4×4 and concatenated,
+The paper's protocol (:mod:`interp.analysis.probe`: every conv block of D max-pooled to 4×4 and concatenated,
 standardised, LinearSVC with C chosen on a validation split, mean ± std over label draws) on the
 embedded world the model was trained on, with a label that world carries: rooms → ``window_count``
 (0–3 windows, 4 classes), faces → ``attribute:smiling``. The same protocol on a freshly initialised D
 of the same architecture (seeded with ``ctx.seed``) is the control a trained D should beat.
 
-Numbers (section ``table1``): ``accuracy``, ``accuracy_std``, ``dataset`` (SPEC §5), plus
+Numbers (section ``table1``): ``accuracy``, ``accuracy_std``, ``dataset`` (fixed keys, docs/METRICS.md), plus
 ``accuracy_random_d``, ``accuracy_random_d_std``, ``chance`` (majority-class test accuracy), ``label``,
 ``labels_per_class``, ``n_train``, ``n_val``, ``n_test``, ``draws``, ``feature_dim``, ``chosen_C``.
 Sizes: 1,000 train / 1,000 test renders, 2 draws (quick: 600 / 300, 2 draws), so that ``--all`` stays
 within its 3-minute budget on a 2-core CPU; the SVM fits dominate (one draw at 2,000 train took 34 s
 there with the classes fitted in parallel). ``--option table1.n_train=...`` for more. A model not trained on
-an embedded world has no labels here: the keys are null with a note (use ``python -m interp.probe``
+an embedded world has no labels here: the keys are null with a note (use ``interp probe``
 with a labelled dataset instead).
 
 Settings: ``--option table1.KEY=VALUE`` (see :func:`table1`).
@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..probe import run_probe
-from .context import FigureContext
-from .plotting import FONT, TITLE_FONT, new_figure, save_figure
-from .registry import FigureResult, register_figure
+from interp.analysis.probe import probe_values, run_probe
+from interp.figures.context import FigureContext
+from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure
+from interp.figures.registry import FigureResult, register_figure
 
 LABELS: dict[str, str] = {"rooms": "window_count", "faces": "attribute:smiling"}
 SIZES: dict[bool, dict[str, int]] = {False: {"n_train": 1000, "n_test": 1000, "draws": 2},
@@ -37,25 +37,6 @@ SIZES: dict[bool, dict[str, int]] = {False: {"n_train": 1000, "n_test": 1000, "d
 #: the slowest (liblinear runs to max_iter there); a C on the grid's edge shows up in ``chosen_C``
 CS: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
 OPTIONS = ("label", "labels_per_class", "n_train", "n_test", "draws", "Cs", "jobs")
-
-
-def probe_values(trained: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
-    """The ``table1`` metrics from two :func:`interp.probe.run_probe` results (trained D, random D)."""
-    return {
-        "accuracy": round(trained["accuracy"], 4),
-        "accuracy_std": round(trained["accuracy_std"], 4),
-        "dataset": trained["dataset"],
-        "accuracy_random_d": round(control["accuracy"], 4),
-        "accuracy_random_d_std": round(control["accuracy_std"], 4),
-        "chance": round(trained["chance"], 4),
-        "label": trained["label"],
-        "labels_per_class": trained["labels_per_class"],
-        "n_train": trained["n_train"], "n_val": trained["n_val"], "n_test": trained["n_test"],
-        "draws": trained["draws"], "feature_dim": trained["feature_dim"],
-        "chosen_C": [d["C"] for d in trained["per_draw"]],
-        "chosen_C_random_d": [d["C"] for d in control["per_draw"]],
-        "protocol": "D conv blocks max-pooled to 4x4, concatenated, standardised; LinearSVC, C on validation",
-    }
 
 
 def plot_table1(values: dict[str, Any], title: str) -> Figure:
@@ -67,7 +48,7 @@ def plot_table1(values: dict[str, Any], title: str) -> Figure:
     ax = fig.add_axes((0.2, 0.22, 0.75, 0.55))
     y = np.arange(len(names))[::-1]
     ax.barh(y, acc, xerr=err, color=["tab:blue", "tab:gray", "0.8"], capsize=3)
-    for yi, a in zip(y, acc):
+    for yi, a in zip(y, acc, strict=True):
         ax.text(a + 0.01, yi, f"{a:.1%}", va="center", fontsize=FONT)
     ax.set_yticks(y, names, fontsize=FONT)
     ax.set_xlim(0, 1.1)
@@ -89,7 +70,7 @@ def table1(ctx: FigureContext) -> FigureResult:
     if world is None:
         values = {"accuracy": None, "accuracy_std": None, "dataset": ctx.data_name(gan),
                   "note": "the model was not trained on an embedded world: no labels known here; "
-                          "run python -m interp.probe with a labelled dataset"}
+                          "run interp probe with a labelled dataset"}
         return FigureResult([], ctx.record("table1", gan, values))
     if gan.path is None:
         raise ValueError("table1 needs a checkpoint file (the probe loads it); got a model without a path")

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .context import FigureContext
+    from interp.figures.context import FigureContext
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A numbered sample sheet: pick exemplars by hand, the paper's way (Figs. 7 and 8).
 
-Tile ``i`` shows sample ``i`` of seed ``seed`` (:func:`interp.latent.sample_z`, counted from 0 and
+Tile ``i`` shows sample ``i`` of seed ``seed`` (:func:`interp.core.latent.sample_z`, counted from 0 and
 prefix-stable), so the numbers on the sheet are the indices to pass back, e.g.
 ``--option fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90`` or ``--option fig8.left=1,2,3,4``.
 Where an attribute classifier fits the data, each tile also carries its verdict (M/F, S = smiling,
@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 
-from .plotting import FONT, PAD, TITLE_FONT, new_figure, tile
+from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, tile
 
 HIGHLIGHT_COLOURS = ("tab:red", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:cyan", "tab:olive",
                      "tab:pink", "tab:brown")

@@ -22,7 +22,6 @@ for the data (a foreign generator), exemplars must be hand-picked and the number
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -30,68 +29,19 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from ..analysis.exemplars import Predictor, SamplePool, hand_selection, parse_indices, predict_faces, sample_pool
-from ..analysis.turn import K_EXEMPLARS, LOOK_THRESHOLD, TurnResult, TurnSelection, compute_turn, select_turn_exemplars
-from ..config import ModelConfig
-from ..data.base import to_uint8_image
-from .context import FigureContext
-from .plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
-from .registry import FigureResult, register_figure
-from .sample_sheet import attribute_notes, plot_sample_sheet
+from interp.analysis.exemplars import parse_indices, predict_faces
+from interp.analysis.turn import LOOK_THRESHOLD, MAX_STEP, N_STEPS, TurnResult, compute_fig8
+from interp.data.base import to_uint8_image
+from interp.figures.context import FigureContext
+from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
+from interp.figures.registry import FigureResult, register_figure
+from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
 
 N_POOL = {False: 1000, True: 200}
 N_ROWS = {False: 32, True: 8}
 N_SHOW = {False: 8, True: 6}
 N_SHEET = {False: 100, True: 40}
-N_STEPS = 9
-MAX_STEP = 1.0
 OPTIONS = ("left", "right", "pool", "rows", "show", "sheet", "max_step", "steps", "threshold")
-
-
-@dataclass
-class Fig8Data:
-    result: TurnResult | None
-    pool: SamplePool
-    pool_pred: dict[str, np.ndarray] | None
-    note: str | None = None
-
-
-def compute_fig8(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None, seed: int = 0, n_pool: int = 1000,
-                 n_rows: int = 32, steps: np.ndarray | None = None, left: list[int] | None = None,
-                 right: list[int] | None = None, threshold: float = LOOK_THRESHOLD) -> Fig8Data:
-    """Exemplars (``left``/``right`` by hand, else by measured yaw) and the walks. With neither a yaw
-    regressor nor hand-picked exemplars ``result`` is None and ``note`` says why."""
-    steps = np.linspace(-MAX_STEP, MAX_STEP, N_STEPS) if steps is None else np.asarray(steps, np.float64)
-    pool = sample_pool(G, cfg, n_pool, seed)
-    pool_pred = predict(pool.images) if predict is not None else None
-    if (left is None) != (right is None):
-        raise ValueError("fig8: give both left and right exemplars by hand (or neither)")
-    if left is not None:
-        hl = hand_selection("left-looking", left, n_pool)
-        hr = hand_selection("right-looking", right, n_pool)
-        if set(hl.indices) & set(hr.indices):
-            raise ValueError(f"fig8: samples {sorted(set(hl.indices) & set(hr.indices))} are both left and right")
-        sel = TurnSelection(hl.indices, hr.indices, "hand")
-        if pool_pred is not None and "yaw" in pool_pred:
-            yaw = pool_pred["yaw"]
-            sel.yaw_left = [round(float(v), 4) for v in yaw[sel.left]]
-            sel.yaw_right = [round(float(v), 4) for v in yaw[sel.right]]
-            if np.mean(sel.yaw_left) >= np.mean(sel.yaw_right):
-                sel.note = "the hand-picked 'left' exemplars do not look further left than the 'right' ones (by yaw)"
-    elif pool_pred is not None:
-        if "yaw" not in pool_pred:
-            raise KeyError(f"fig8: the classifier gives no yaw (it gives {sorted(pool_pred)})")
-        sel = select_turn_exemplars(pool_pred["yaw"], K_EXEMPLARS, threshold)
-    else:
-        return Fig8Data(None, pool, None, "no yaw regressor fits this data and no exemplars were picked by hand: "
-                                          "pick 4 left- and 4 right-looking samples from fig8_sample_sheet.png, "
-                                          "e.g. --option fig8.left=3,17,42,8 --option fig8.right=5,6,7,9")
-    used = set(sel.left) | set(sel.right)
-    rows = [i for i in range(n_pool) if i not in used][:n_rows]
-    if len(rows) < 1:
-        raise ValueError(f"fig8: the pool of {n_pool} has no samples left to walk")
-    res = compute_turn(G, pool.z, sel, rows, steps, predict, seed=seed)
-    return Fig8Data(res, pool, pool_pred, sel.note)
 
 
 # ------------------------------------------------------------------------------------------ plot
@@ -172,22 +122,28 @@ def plot_turn(res: TurnResult, title: str, n_show: int = 8, s: float = 0.58) -> 
             for c in range(T):
                 _note(ax, r, c, step, S, _yaw(res.yaw[r, c]))
     if res.yaw is not None:
+        yaw_random = res.yaw_random
+        if yaw_random is None:
+            raise ValueError("plot_turn: the yaw was measured without its random-direction control (yaw_random)")
         x_plot = left + T * s + gap
         pax = _ax(fig, W, H, x_plot, y_grid + 0.1, plot_w, R * s - 0.15, off=False)
         for row in res.yaw:
             pax.plot(res.steps, row, color="0.75", lw=0.7, zorder=1)
         pax.plot(res.steps, res.yaw.mean(0), color="black", lw=1.8, marker="o", ms=3, zorder=3,
                  label=f"turn vector (mean of {len(res.yaw)})")
-        pax.plot(res.steps, res.yaw_random.mean((0, 1)), color="tab:orange", lw=1.4, ls="--", zorder=2,
-                 label=f"{len(res.yaw_random)} random directions, same length")
+        pax.plot(res.steps, yaw_random.mean((0, 1)), color="tab:orange", lw=1.4, ls="--", zorder=2,
+                 label=f"{len(yaw_random)} random directions, same length")
         pax.axhline(0, color="0.85", lw=0.6, zorder=0)
         pax.set_xlabel("step t", fontsize=FONT - 1, labelpad=1)
         pax.set_ylabel("measured yaw  (− looks left)", fontsize=FONT - 1.5, labelpad=1)
         pax.tick_params(labelsize=FONT - 2.5, length=2, pad=1)
-        for side in ("top", "right"):
-            pax.spines[side].set_visible(False)
+        for spine in ("top", "right"):
+            pax.spines[spine].set_visible(False)
         rho, rho_r = res.spearman, res.spearman_random
-        fmt = lambda v: "n/a" if v is None else f"{v:+.2f}".replace("-", "−")
+
+        def fmt(v: float | None) -> str:
+            return "n/a" if v is None else f"{v:+.2f}".replace("-", "−")
+
         pax.set_title(f"Spearman ρ(t, yaw) = {fmt(rho)}\nrandom directions: {fmt(rho_r)}", fontsize=FONT - 1, pad=3)
         pax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=FONT - 2.5, frameon=False)
     fig.text(0.12 / W, 0.1 / H, caption, ha="left", va="bottom", fontsize=FONT - 2.5, color="0.3")
@@ -215,7 +171,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
     right = parse_indices(right, "fig8.right") if right is not None else None
     predict = partial(predict_faces, ctx.instrument("faces")) if world == "faces" else None
     steps = np.linspace(-max_step, max_step, n_steps)
-    data = compute_fig8(gan.G, gan.config, predict, seed=ctx.seed, n_pool=n_pool, n_rows=n_rows, steps=steps,
+    data = compute_fig8(gan.generator, gan.config, predict, seed=ctx.seed, n_pool=n_pool, n_rows=n_rows, steps=steps,
                         left=left, right=right, threshold=threshold)
     name = ctx.data_name(gan) or "model"
     res = data.result
@@ -239,7 +195,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
     if res is not None:
         values.update(res.summary())
         rho = res.spearman
-        title = (f"Fig. 8 — a turn vector ({name}, epoch {gan.meta.get('epoch', '?')})"
+        title = (f"Fig. 8 — a turn vector ({ctx.model_label(gan)})"
                  + (f": Spearman ρ(step, measured yaw) = {rho:+.2f}".replace("-", "−") if rho is not None else ""))
         pngs.insert(0, save_figure(plot_turn(res, title, n_show), ctx.png("fig8_turn_vector.png")))
         if predict is not None and rho is None:
@@ -252,4 +208,4 @@ def fig8(ctx: FigureContext) -> FigureResult:
     return FigureResult(pngs, ctx.record("fig8", gan, values))
 
 
-__all__ = ["Fig8Data", "compute_fig8", "fig8", "plot_turn"]
+__all__ = ["compute_fig8", "fig8", "plot_turn"]

@@ -3,7 +3,7 @@
 For each equation (default: smiling woman − neutral woman + neutral man, and man with glasses −
 man without glasses + woman without glasses; see :mod:`interp.analysis.arithmetic`):
 
-* a pool of ``pool`` = 1,000 (quick: 200) seeded samples (:func:`interp.latent.sample_z`, seed
+* a pool of ``pool`` = 1,000 (quick: 200) seeded samples (:func:`interp.core.latent.sample_z`, seed
   ``ctx.seed``) is drawn; on the faces world the attribute classifier picks for each concept the 3
   samples it is surest of (every wanted attribute with probability >= ``confidence`` = 0.8; when too
   few samples reach it the 3 most likely are taken and the metrics ``note`` says so). Exemplars may
@@ -31,12 +31,8 @@ the numbers are then null with a note.
 
 from __future__ import annotations
 
-import json
 import textwrap
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -44,133 +40,23 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from ..analysis.arithmetic import DEFAULT_EQUATIONS, ArithmeticResult, Equation, compute_arithmetic, custom_equation
-from ..analysis.exemplars import (Predictor, SamplePool, Selection, hand_selection, parse_indices, predict_faces,
-                                  sample_pool, select_exemplars)
-from ..config import ModelConfig
-from ..data.base import to_uint8_image
-from .context import FigureContext
-from .plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
-from .registry import FigureResult, register_figure
-from .sample_sheet import attribute_notes, plot_sample_sheet
+from interp.analysis.arithmetic import CONFIDENCE, Fig7Data, compute_fig7, parse_exemplars
+from interp.analysis.exemplars import predict_faces
+from interp.data.base import to_uint8_image
+from interp.figures.context import FigureContext
+from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
+from interp.figures.registry import FigureResult, register_figure
+from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
 
 N_POOL = {False: 1000, True: 200}
 N_SHEET = {False: 100, True: 40}
-CONFIDENCE = 0.8
-EXEMPLARS_PER_CONCEPT = 3
-EQUATIONS = {eq.name: eq for eq in DEFAULT_EQUATIONS}
 OPTIONS = ("exemplars", "pool", "sheet", "confidence")
 
 
 # ------------------------------------------------------------------------------------------ options
 
 
-def parse_exemplars(value: Any) -> dict[str, tuple[Equation, list[list[int]]]]:
-    """Hand-picked exemplars -> {equation name: (equation, [a, b, c] index lists)}.
-
-    ``value``: a dict (see the module docstring), a JSON string, a path to a JSON file, or the compact
-    ``"name:1,2,3/4,5,6/7,8,9;name2:..."``. Names must be default equations unless labels are given."""
-    if isinstance(value, str):
-        text = value.strip()
-        path = Path(text).expanduser()
-        if text.endswith(".json") or (len(text) < 4096 and path.is_file()):
-            if not path.is_file():
-                raise ValueError(f"fig7.exemplars: no such file {path}")
-            value = json.loads(path.read_text())
-        elif text.startswith("{"):
-            value = json.loads(text)
-        else:
-            value = _parse_compact(text)
-    if not isinstance(value, dict) or not value:
-        raise ValueError(f"fig7.exemplars: expected {{equation: [[a...], [b...], [c...]]}}, got {value!r}")
-    out = {}
-    for name, spec in value.items():
-        labels = spec.get("labels") if isinstance(spec, dict) else None
-        groups = spec.get("groups") if isinstance(spec, dict) else spec
-        if labels is not None:
-            eq = custom_equation(name, labels)
-        elif name in EQUATIONS:
-            eq = EQUATIONS[name]
-        else:
-            raise ValueError(f"fig7.exemplars: unknown equation {name!r}; the defaults are {sorted(EQUATIONS)} "
-                             f"(or give {{\"groups\": ..., \"labels\": [a, b, c, result]}})")
-        if not isinstance(groups, Sequence) or isinstance(groups, str) or len(groups) != 3:
-            raise ValueError(f"fig7.exemplars[{name!r}]: expected 3 groups of sample numbers (a, b, c), got {groups!r}")
-        out[name] = (eq, [parse_indices(g, f"fig7.exemplars[{name!r}]") for g in groups])
-    return out
-
-
-def _parse_compact(text: str) -> dict[str, list[str]]:
-    out = {}
-    for part in filter(None, (p.strip() for p in text.split(";"))):
-        name, sep, groups = part.partition(":")
-        if not sep:
-            raise ValueError(f"fig7.exemplars: expected NAME:a,a,a/b,b,b/c,c,c, got {part!r}")
-        out[name.strip()] = groups.split("/")
-    return out
-
-
 # ------------------------------------------------------------------------------------------ compute
-
-
-@dataclass
-class Fig7Data:
-    results: list[ArithmeticResult]
-    selections: dict[str, list[Selection]]        # equation name -> a, b, c
-    pool: SamplePool
-    pool_pred: dict[str, np.ndarray] | None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def success(self) -> float | None:
-        v = [r.success for r in self.results if r.success is not None]
-        return float(np.mean(v)) if v else None
-
-    @property
-    def pixel_success(self) -> float | None:
-        v = [r.pixel_success for r in self.results if r.pixel_success is not None]
-        return float(np.mean(v)) if v else None
-
-    def well_posed_means(self) -> tuple[float | None, float | None, list[str]]:
-        """(success, pixel success, names) over the equations whose exemplars all carry their attributes."""
-        ok = [r for r in self.results if r.well_posed]
-        if not ok:
-            return None, None, []
-        return (float(np.mean([r.success for r in ok])), float(np.mean([r.pixel_success for r in ok])),
-                [r.equation.name for r in ok])
-
-
-def compute_fig7(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None, seed: int = 0,
-                 n_pool: int = 1000, picks: dict[str, tuple[Equation, list[list[int]]]] | None = None,
-                 confidence: float = CONFIDENCE, equations: Sequence[Equation] = DEFAULT_EQUATIONS) -> Fig7Data:
-    """Exemplars (``picks`` by hand, else by ``predict``) and arithmetic for every equation. With neither
-    a classifier nor picks there is nothing to compute (``results`` is empty, ``notes`` says why)."""
-    picks = picks or {}
-    pool = sample_pool(G, cfg, n_pool, seed)
-    pool_pred = predict(pool.images) if predict is not None else None
-    todo: list[tuple[Equation, list[Selection]]] = []
-    notes = []
-    for eq in [*equations, *(e for e, _ in picks.values() if e.name not in {q.name for q in equations})]:
-        if eq.name in picks:
-            eq, groups = picks[eq.name]
-            sels = [hand_selection(c.name, g, n_pool) for c, g in zip(eq.concepts, groups)]
-        elif pool_pred is not None:
-            sels, used = [], []
-            for c in eq.concepts:
-                sels.append(select_exemplars(pool_pred, c, EXEMPLARS_PER_CONCEPT, confidence, exclude=used))
-                used += sels[-1].indices
-        else:
-            continue
-        notes += [f"{eq.name}: {s.note}" for s in sels if s.note]
-        todo.append((eq, sels))
-    if not todo:
-        notes.append("no attribute classifier fits this data and no exemplars were picked by hand: pick them "
-                     "from fig7_sample_sheet.png, e.g. --option fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90")
-    results = []
-    for i, (eq, sels) in enumerate(todo):
-        results.append(compute_arithmetic(G, pool.z, eq, [s.indices for s in sels], predict, seed=[seed, i],
-                                          pool_pred=pool_pred))
-    return Fig7Data(results, {eq.name: sels for eq, sels in todo}, pool, pool_pred, notes)
 
 
 # ------------------------------------------------------------------------------------------ plot
@@ -224,14 +110,18 @@ def plot_arithmetic(data: Fig7Data, title: str, s: float = 0.62) -> Figure:
     H = head + len(data.results) * block_h + foot
     fig = new_figure(W, H)
     fig.suptitle(title, fontsize=TITLE_FONT, y=1 - 0.08 / H, va="top")
-    wrap = lambda t: "\n".join(textwrap.wrap(t, 14))
+
+    def wrap(t: str) -> str:
+        return "\n".join(textwrap.wrap(t, 14))
+
     for e, res in enumerate(data.results):
         top = head + e * block_h
         eq = res.equation
-        measured = res.success is not None
         fig.text(0.12 / W, 1 - top / H, f"({e + 1})  {eq.text()}", ha="left", va="top", fontsize=FONT,
                  weight="bold")
-        if measured:
+        if res.latent_hits is not None:  # measured (res.success is not None)
+            if res.pixel_hits is None:
+                raise ValueError(f"{eq.name}: latent-space hits were measured without the pixel-space ones")
             fig.text(0.12 / W, 1 - (top + 0.19) / H,
                      f"target “{eq.target.name}” = {eq.target.describe().replace(' & ', ' and ')}:  "
                      f"latent space {int(res.latent_hits.sum())}/9,  pixel space {int(res.pixel_hits.sum())}/9",
@@ -240,7 +130,7 @@ def plot_arithmetic(data: Fig7Data, title: str, s: float = 0.62) -> Figure:
         y_mean = y_ex + 3 * s + 0.08
         xs = [left + i * (s + op) for i in range(3)]
         S = res.exemplar_images.shape[-1]
-        for g, (concept, idx) in enumerate(zip(eq.concepts, res.groups)):
+        for g, (concept, idx) in enumerate(zip(eq.concepts, res.groups, strict=True)):
             ex = to_uint8_image(res.exemplar_images[g]).numpy()[:, None]
             ax = _ax(fig, W, H, xs[g], y_ex, s, 3 * s)
             step = _show(ax, ex)
@@ -314,7 +204,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
     raw = ctx.option("fig7", "exemplars")
     picks = parse_exemplars(raw) if raw is not None else None
     predict = partial(predict_faces, ctx.instrument("faces")) if world == "faces" else None
-    data = compute_fig7(gan.G, gan.config, predict, seed=ctx.seed, n_pool=n_pool, picks=picks, confidence=confidence)
+    data = compute_fig7(gan.generator, gan.config, predict, seed=ctx.seed, n_pool=n_pool, picks=picks, confidence=confidence)
     name = ctx.data_name(gan) or "model"
     pngs = []
     sheet = plot_sample_sheet(
@@ -340,7 +230,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
         values.update({"success_well_posed": ws, "pixel_baseline_success_well_posed": wp, "well_posed_equations": names})
     if data.results:
         s, p = data.success, data.pixel_success
-        title = (f"Fig. 7 — vector arithmetic ({name}, epoch {gan.meta.get('epoch', '?')})"
+        title = (f"Fig. 7 — vector arithmetic ({ctx.model_label(gan)})"
                  + (f": target attributes in {s:.0%} of latent outputs vs {p:.0%} in pixel space"
                     if s is not None else ""))
         pngs.insert(0, save_figure(plot_arithmetic(data, title), ctx.png("fig7_vector_arithmetic.png")))

@@ -11,12 +11,24 @@ images into numbers (class maps, window boxes, face attributes, Fréchet distanc
 CLI: ``python -m interp.instruments {train,evaluate} [--only NAME] [--quick] [--cache-dir DIR]``.
 """
 
-from .face_attributes import (FACE_ATTRIBUTES, FaceAttributeNet, evaluate_attributes, predict_attributes,
-                              train_attribute_classifier)
-from .frechet import extract_features, fd_between, fd_with_floor, frechet_distance
-from .registry import NAMES, evaluate_instrument, get_instrument, instrument_config, stored_metrics
-from .segmenter import (RoomSegmenter, augment_photometric, class_fractions, evaluate_segmenter, segment,
-                        train_segmenter, window_boxes)
+from interp.instruments.face_attributes import (
+    FACE_ATTRIBUTES,
+    FaceAttributeNet,
+    evaluate_attributes,
+    predict_attributes,
+    train_attribute_classifier,
+)
+from interp.instruments.frechet import extract_features, fd_between, fd_with_floor, frechet_distance
+from interp.instruments.registry import NAMES, evaluate_instrument, get_instrument, instrument_config, stored_metrics
+from interp.instruments.segmenter import (
+    RoomSegmenter,
+    augment_photometric,
+    class_fractions,
+    evaluate_segmenter,
+    segment,
+    train_segmenter,
+    window_boxes,
+)
 
 __all__ = [
     "FACE_ATTRIBUTES", "FaceAttributeNet", "NAMES", "RoomSegmenter", "augment_photometric", "class_fractions",

@@ -1,63 +1,6 @@
-"""CLI: train (or load) the measuring instruments and print their held-out metrics as JSON.
+"""``python -m interp.instruments``: the same command as ``interp instruments`` (:mod:`interp.cli.instruments`)."""
 
-    python -m interp.instruments train [--only room_segmenter] [--quick] [--cache-dir DIR]
-    python -m interp.instruments evaluate [--only face_attributes] [--n-test 2000]
-"""
-
-from __future__ import annotations
-
-import argparse
-import json
-import sys
-import time
-
-import torch
-
-from .registry import NAMES, evaluate_instrument, get_instrument, headline, instrument_config, stored_metrics
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m interp.instruments",
-        description="Measuring instruments trained on the embedded worlds (rooms segmenter, face attribute net). "
-                    "'train' trains any missing instrument (or loads it from the cache) and prints the held-out "
-                    "metrics measured right after training; 'evaluate' re-measures the (trained or loaded) "
-                    "instruments on held-out renders now. Output: one JSON object on stdout.")
-    p.add_argument("command", choices=["train", "evaluate"], help="train-or-load, or re-measure")
-    p.add_argument("--only", choices=NAMES, action="append", help="only this instrument (repeatable; default: all)")
-    p.add_argument("--quick", action="store_true", help="tiny, short configs (tests/CI; ~30 s each), not the real ones")
-    p.add_argument("--cache-dir", default=None, help="cache root (default $INTERP_CACHE_DIR or ~/.cache/interp); "
-                                                     "weights go to <cache-dir>/instruments/")
-    p.add_argument("--seed", type=int, default=0, help="training seed (part of the cache key)")
-    p.add_argument("--n-test", type=int, default=None, help="evaluate: held-out images per split (default: config)")
-    p.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
-    p.add_argument("--full", action="store_true", help="print every metric, not just the headline numbers")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    torch.set_num_threads(max(1, args.threads))
-    result: dict[str, object] = {}
-    for name in args.only or NAMES:
-        t0 = time.time()
-        if args.command == "train":
-            stored = stored_metrics(name, cache_dir=args.cache_dir, quick=args.quick, seed=args.seed,
-                                    progress=not args.no_progress)
-            metrics = stored["metrics"]
-            extra = {"train_seconds": stored.get("train_seconds"), "path": stored["path"]}
-        else:
-            model = get_instrument(name, cache_dir=args.cache_dir, quick=args.quick, seed=args.seed,
-                                   progress=not args.no_progress)
-            config = instrument_config(name, quick=args.quick, seed=args.seed)
-            metrics = evaluate_instrument(name, model, config, cache_dir=args.cache_dir, n_test=args.n_test)
-            extra = {"evaluate_seconds": round(time.time() - t0, 1)}
-        result[name] = {**headline(name, metrics), **extra, **({"metrics": metrics} if args.full else {})}
-    json.dump(result, sys.stdout, indent=2, default=float)
-    print()
-    return 0
-
+from interp.cli.instruments import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

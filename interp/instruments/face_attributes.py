@@ -18,7 +18,8 @@ stages: the feature space of the faces Fréchet distance (see :mod:`.frechet`).
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,8 +27,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..data.base import to_float_image
-from .segmenter import apply_batched, augment_photometric
+from interp.data.base import to_float_image
+from interp.instruments.segmenter import apply_batched, augment_photometric
 
 FACE_ATTRIBUTES: tuple[str, ...] = ("male", "smiling", "eyeglasses")
 
@@ -123,7 +124,7 @@ def train_attribute_classifier(images_u8: np.ndarray, attributes: np.ndarray, at
         model = FaceAttributeNet(attribute_names, yaw is not None, widths)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    model = model.to(memory_format=torch.channels_last).train()
+    model = model.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]  # torch stubs: Module.to overloads omit memory_format
     n, a = len(images_u8), attributes.shape[1]
     bar = tqdm(range(steps), desc="train face_attributes", disable=not progress, leave=False)
     for step in bar:

@@ -16,16 +16,16 @@ one extractor; always report them next to the real-vs-real floor (:func:`fd_with
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Union
+from collections.abc import Callable
 
 import numpy as np
 import scipy.linalg
 import torch
 import torch.nn as nn
 
-from .segmenter import _batches, apply_batched
+from interp.instruments.segmenter import _batches, apply_batched
 
-Extractor = Union[nn.Module, Callable[[torch.Tensor], torch.Tensor]]
+Extractor = nn.Module | Callable[[torch.Tensor], torch.Tensor]
 
 
 def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray, eps: float = 1e-6) -> float:
@@ -57,7 +57,8 @@ def frechet_distance(feats_a: np.ndarray, feats_b: np.ndarray, eps: float = 1e-6
 def extract_features(extractor: Extractor, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
     """float64 features (N, D) of images float (N, 3, S, S) in [-1, 1] (or uint8): ``extractor.features``
     for instrument nets (run in eval mode, no grad), else ``extractor(batch)``."""
-    fn = extractor.features if hasattr(extractor, "features") else extractor
+    features = getattr(extractor, "features", None)  # instrument nets: pooled activations (N, D)
+    fn: Callable[[torch.Tensor], torch.Tensor] = extractor if features is None else features
     if isinstance(extractor, nn.Module):
         return apply_batched(fn, extractor, images, batch_size).double().numpy()
     with torch.no_grad():

@@ -4,7 +4,7 @@
     att = get_instrument("face_attributes", quick=True)
 
 The file is ``<cache_dir>/instruments/<name>-<config hash>.safetensors`` (+ ``.json``), written by
-:func:`interp.instruments_io.save_instrument`; its config holds the training config, the held-out
+:func:`interp.io.instrument_files.save_instrument`; its config holds the training config, the held-out
 metrics measured right after training (``"metrics"``) and the training time. Without ``cache_dir`` the
 data cache is used (``$INTERP_CACHE_DIR`` or ``~/.cache/interp``). Instruments train on the world's
 ``train`` split (world seed 0) and are measured on its ``test`` split; the FD floor uses ``val``.
@@ -19,19 +19,19 @@ import math
 import os
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from ..data import open_dataset
-from ..data.base import to_float_image
-from ..data.cache import resolve_cache_dir
-from ..instruments_io import load_instrument, save_instrument
-from .face_attributes import FaceAttributeNet, evaluate_attributes, train_attribute_classifier
-from .frechet import extract_features, frechet_distance
-from .segmenter import RoomSegmenter, _gaussian_blur, evaluate_segmenter, train_segmenter
+from interp.data import open_dataset
+from interp.data.base import to_float_image
+from interp.data.cache import resolve_cache_dir
+from interp.instruments.face_attributes import FaceAttributeNet, evaluate_attributes, train_attribute_classifier
+from interp.instruments.frechet import extract_features, frechet_distance
+from interp.instruments.segmenter import RoomSegmenter, _gaussian_blur, evaluate_segmenter, train_segmenter
+from interp.io.instrument_files import load_instrument, save_instrument
 
 NAMES: tuple[str, ...] = ("room_segmenter", "face_attributes")
 CONFIG_VERSION = 2
@@ -144,6 +144,8 @@ def evaluate_instrument(name: str, model: nn.Module, config: dict[str, Any], *,
         else:
             attrs = np.asarray(ds.labels["attributes"])
             names = list(ds.attribute_names)
+            if not isinstance(model, FaceAttributeNet):
+                raise TypeError(f"{name}: expected a FaceAttributeNet, got {type(model).__name__}")
             cols = [names.index(a) for a in model.attribute_names]
             yaw = attrs[:, names.index("yaw")] if model.has_yaw else None
             out[f"{size}px"] = evaluate_attributes(model, images, attrs[:, cols], yaw)
@@ -171,6 +173,15 @@ def headline(name: str, metrics: dict[str, Any]) -> dict[str, float]:
     return {k: (round(v, 4) if isinstance(v, float) and not math.isnan(v) else v) for k, v in keys.items()}
 
 
+@overload
+def get_instrument(name: Literal["room_segmenter"], *, cache_dir: str | os.PathLike | None = None,
+                   quick: bool = False, seed: int = 0, progress: bool = True) -> RoomSegmenter: ...
+@overload
+def get_instrument(name: Literal["face_attributes"], *, cache_dir: str | os.PathLike | None = None,
+                   quick: bool = False, seed: int = 0, progress: bool = True) -> FaceAttributeNet: ...
+@overload
+def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, quick: bool = False, seed: int = 0,
+                   progress: bool = True) -> nn.Module: ...
 def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, quick: bool = False, seed: int = 0,
                    progress: bool = True) -> nn.Module:
     """Instrument ``name`` ("room_segmenter" | "face_attributes") in eval mode: loaded from the cache if

@@ -16,7 +16,8 @@ scale and the bottleneck: the feature space of the rooms Fréchet distance (see 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import scipy.ndimage
@@ -25,7 +26,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from ..data.base import to_float_image
+from interp.core.modes import eval_mode
+from interp.data.base import to_float_image
 
 WINDOW_CLASS = "window"
 
@@ -96,18 +98,16 @@ def apply_batched(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, 
                   batch_size: int = 256) -> torch.Tensor:
     """Concatenate ``fn(batch)`` over batches of ``images`` (float in [-1, 1] or uint8), with the model in
     eval mode (its previous mode is restored) and on the model's device."""
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device
+    device = next(model.parameters()).device
+    with eval_mode(model):
         outs = [fn(x.to(device)).cpu() for x in _batches(images, batch_size)]
-    finally:
-        model.train(was_training)
     return torch.cat(outs) if outs else torch.zeros(0)
 
 
-def segment(model: RoomSegmenter, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
-    """Class ids uint8 (N, S, S) of images float (N, 3, S, S) in [-1, 1] (uint8 images are converted)."""
+def segment(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> np.ndarray:
+    """Class ids uint8 (N, S, S) of images float (N, 3, S, S) in [-1, 1] (uint8 images are converted).
+
+    ``model``: a :class:`RoomSegmenter` or any module mapping images to class logits (N, C, S, S)."""
     if len(images) == 0:
         return np.zeros((0, *images.shape[-2:]), np.uint8)
     return apply_batched(lambda x: model(x).argmax(1).to(torch.uint8), model, images, batch_size).numpy()
@@ -117,7 +117,7 @@ def class_fractions(maps: np.ndarray, class_names: Sequence[str]) -> dict[str, f
     """Fraction of all pixels of ``maps`` (N, S, S) or (S, S) that belong to each class; sums to 1."""
     counts = np.bincount(np.asarray(maps, np.int64).ravel(), minlength=len(class_names))[: len(class_names)]
     total = max(int(counts.sum()), 1)
-    return {name: float(c) / total for name, c in zip(class_names, counts)}
+    return {name: float(c) / total for name, c in zip(class_names, counts, strict=True)}
 
 
 def window_boxes(maps: np.ndarray, window_class: int = 3, min_pixels: int = 4) -> list[np.ndarray]:
@@ -146,10 +146,10 @@ def iou_from_confusion(cm: np.ndarray, class_names: Sequence[str]) -> dict[str, 
     """Per-class IoU (dataset-level: summed intersections / summed unions); NaN for absent classes."""
     inter = np.diag(cm).astype(np.float64)
     union = cm.sum(0) + cm.sum(1) - inter
-    return {n: float(i / u) if u > 0 else float("nan") for n, i, u in zip(class_names, inter, union)}
+    return {n: float(i / u) if u > 0 else float("nan") for n, i, u in zip(class_names, inter, union, strict=True)}
 
 
-def evaluate_segmenter(model: RoomSegmenter, images: np.ndarray, maps: np.ndarray,
+def evaluate_segmenter(model: nn.Module, images: np.ndarray, maps: np.ndarray,
                        class_names: Sequence[str]) -> dict[str, Any]:
     """Per-class IoU, mean IoU and pixel accuracy of ``model`` on images (N, 3, S, S) with true maps (N, S, S)."""
     pred = segment(model, images)
@@ -223,8 +223,8 @@ def downsample_maps(maps: torch.Tensor, n_classes: int) -> torch.Tensor:
 def _random_crops(x: torch.Tensor, y: torch.Tensor, crop: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
     """One random crop x crop window per image of x (N, 3, S, S) and maps y (N, S, S)."""
     off = torch.randint(0, x.shape[-1] - crop + 1, (len(x), 2), generator=gen).tolist()
-    xs = torch.stack([xi[:, r : r + crop, c : c + crop] for xi, (r, c) in zip(x, off)])
-    ys = torch.stack([yi[r : r + crop, c : c + crop] for yi, (r, c) in zip(y, off)])
+    xs = torch.stack([xi[:, r : r + crop, c : c + crop] for xi, (r, c) in zip(x, off, strict=True)])
+    ys = torch.stack([yi[r : r + crop, c : c + crop] for yi, (r, c) in zip(y, off, strict=True)])
     return xs, ys
 
 
@@ -247,7 +247,7 @@ def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, 
     weights = class_weights(maps, n_classes, weight_power)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=0.15)
-    model = model.to(memory_format=torch.channels_last).train()
+    model = model.to(memory_format=torch.channels_last).train()  # type: ignore[call-overload]  # torch stubs: Module.to overloads omit memory_format
     n = len(images_u8)
     bar = tqdm(range(steps), desc="train room_segmenter", disable=not progress, leave=False)
     for step in bar:

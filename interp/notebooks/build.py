@@ -19,8 +19,8 @@ import nbformat
 from nbformat import NotebookNode
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from ..atomic import atomic_write_text
-from .specs import NotebookSpec, Param
+from interp.io.atomic import atomic_write_text
+from interp.notebooks.specs import NotebookSpec, Param
 
 PARAMETERS_TAG = "parameters"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
@@ -62,11 +62,16 @@ def build_notebook(spec: NotebookSpec) -> NotebookNode:
     cells = [
         new_markdown_cell(f"{title}\n\n{HOW_TO_RUN}", id="title"),
         new_code_cell(parameters_source(spec.params), id="parameters", metadata={"tags": [PARAMETERS_TAG]}),
-        new_code_cell(SETUP_CODE, id="setup"),
-        new_code_cell(spec.run_code(), id="run"),
-        new_markdown_cell(READING, id="reading"),
-        new_code_cell(spec.verdict.rstrip("\n"), id="verdict"),
+        new_code_cell(spec.setup or SETUP_CODE, id="setup"),
     ]
+    if spec.sections:
+        for section in spec.sections:
+            if section.markdown:
+                cells.append(new_markdown_cell(section.markdown, id=f"{section.id}-help"))
+            cells.append(new_code_cell(section.code, id=section.id))
+    else:
+        cells.append(new_code_cell(spec.run_code(), id="run"))
+    cells += [new_markdown_cell(READING, id="reading"), new_code_cell(spec.verdict.rstrip("\n"), id="verdict")]
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": dict(KERNELSPEC),
         "language_info": {"name": "python"},
@@ -96,7 +101,7 @@ def declared_parameters(source: str) -> dict[str, tuple[int, int]]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
         for t in targets:
             if isinstance(t, ast.Name):
-                out[t.id] = (node.lineno - 1, node.end_lineno - 1)
+                out[t.id] = (node.lineno - 1, (node.end_lineno or node.lineno) - 1)
     return out
 
 
@@ -146,13 +151,19 @@ def inject_parameters(nb: NotebookNode, values: Mapping[str, Any], *, strict: bo
 
 
 def write_notebook(nb: NotebookNode, path: str | Path) -> Path:
-    """Validate and write ``nb`` atomically (nbformat 4, trailing newline)."""
+    """Slim, validate and write ``nb`` atomically (nbformat 4, trailing newline).
+
+    What is written is :func:`interp.notebooks.slim.slim_notebook` of ``nb`` (saved widget state
+    dropped, embedded images over the preview size downscaled), so re-running a notebook does not
+    bloat the committed file; ``nb`` itself is left as it is."""
+    from interp.notebooks.slim import slim_notebook
+
+    nb = slim_notebook(nb)
     nbformat.validate(nb)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = nbformat.writes(nb, version=4)
     atomic_write_text(path, text if text.endswith("\n") else text + "\n")
-    path.chmod(0o644)  # the atomic writer's temp file is private; notebooks are meant to be shared
     return path
 
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from nbformat import NotebookNode
 
-from .build import METADATA_KEY, build_notebook, inject_parameters, write_notebook
-from .specs import NotebookSpec
+from interp.notebooks.build import METADATA_KEY, build_notebook, inject_parameters, write_notebook
+from interp.notebooks.specs import NotebookSpec
 
 DEFAULT_TIMEOUT = 3600  # seconds per cell (a cell may train a default model on first use)
 KERNEL_ARGS = ("--IPKernelApp.log_level=ERROR",)  # no start-up chatter (e.g. "running over TCP") in the log
@@ -60,7 +60,7 @@ def skip_reason(spec: NotebookSpec) -> str | None:
     existing but broken module raises (a real error, not a skip)."""
     if spec.figure is None:
         return None
-    from ..figures import FIGURES
+    from interp.figures import FIGURES
 
     if spec.figure not in FIGURES and spec.module:
         try:

@@ -13,9 +13,11 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from ..figures.context import FigureContext
-from ..figures.registry import FigureResult
+from interp.figures.context import FigureContext
+from interp.figures.registry import FigureResult
+from interp.notebooks.slim import PREVIEW_MAX_SIDE, image_size, preview_image
 
 FIGURES_OUT = {False: "runs/figures", True: "runs/figures-quick"}
 
@@ -51,9 +53,11 @@ def figure_context(checkpoint: str | Path | None = None, *, data: str | None = N
                    options: Mapping[str, Mapping[str, Any]] | None = None) -> FigureContext:
     """A :class:`FigureContext` from a notebook's parameters (``out=None``: :func:`default_out`;
     ``options``: per-figure settings, ``{"fig7": {"pool": 500}}``, as ``--option fig7.pool=500``)."""
-    extra = {"options": {k: dict(v) for k, v in options.items()}} if options else {}
-    return FigureContext(out=Path(out) if out is not None else default_out(quick), seed=int(seed), quick=bool(quick),
-                         checkpoint=checkpoint, data=data, device=device, progress=bool(progress), **extra)
+    ctx = FigureContext(out=Path(out) if out is not None else default_out(quick), seed=int(seed), quick=bool(quick),
+                        checkpoint=checkpoint, data=data, device=device, progress=bool(progress))
+    if options:
+        ctx.options.update({k: dict(v) for k, v in options.items()})
+    return ctx
 
 
 # ------------------------------------------------------------------------------------------ display
@@ -92,17 +96,30 @@ def metrics_markdown(metrics: Mapping[str, Any]) -> str:
     return "\n".join(rows)
 
 
-def show_result(result: FigureResult, *, display: Callable[..., None] | None = None) -> None:
-    """Display the figure's PNG(s) (embedded in the notebook) and its metrics as a table."""
+def full_size_link(png: str | Path, size: tuple[int, int] | None = None) -> str:
+    """Markdown line above a preview: the full-resolution PNG's path (as given, usually relative to
+    the project root) as a link, with its pixel size when known."""
+    text = Path(png).as_posix()
+    dims = f", {size[0]}×{size[1]} px" if size else ""
+    return f"[`{text}`]({quote(text)}) (full resolution{dims})"
+
+
+def show_result(result: FigureResult, *, display: Callable[..., None] | None = None,
+                max_side: int = PREVIEW_MAX_SIDE) -> None:
+    """Display each of the figure's PNGs as a link to the full-resolution file and, below it, a
+    downscaled preview (longest side ``max_side`` px, :func:`interp.notebooks.slim.preview_image`)
+    embedded in the notebook; then its metrics as a table."""
     from IPython.display import Image, Markdown
     from IPython.display import display as ipy_display
 
     show = display or ipy_display
     for png in result.png_paths:
-        show(Markdown(f"`{png}`"))
-        show(Image(filename=str(png)))
+        raw = Path(png).read_bytes()
+        show(Markdown(full_size_link(png, image_size(raw))))
+        data, fmt = preview_image(raw, max_side)
+        show(Image(data=data, format=fmt))
     show(Markdown(metrics_markdown(result.metrics)))
 
 
-__all__ = ["FIGURES_OUT", "default_out", "enter_project_root", "figure_context", "fmt", "metrics_markdown",
-           "project_root", "ratio", "scalar_items", "show_result"]
+__all__ = ["FIGURES_OUT", "default_out", "enter_project_root", "figure_context", "fmt", "full_size_link",
+           "metrics_markdown", "project_root", "ratio", "scalar_items", "show_result"]

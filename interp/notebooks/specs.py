@@ -43,6 +43,15 @@ PROBE_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
 
 
 @dataclass(frozen=True)
+class Section:
+    """A markdown cell (optional) and the code cell after it, in place of the standard run cell."""
+
+    id: str
+    markdown: str | None
+    code: str
+
+
+@dataclass(frozen=True)
 class NotebookSpec:
     """What one notebook shows. ``figure``: the registered figure it needs (the notebook is skipped
     while it is not registered); ``module``: the module that registers it when ``interp.figures``
@@ -57,6 +66,8 @@ class NotebookSpec:
     module: str | None = None
     run: str | None = None  # code of the main cell; None: run_figure(figure, ctx) + show_result
     params: tuple[Param, ...] = COMMON_PARAMS
+    setup: str | None = None  # code of the setup cell; None: the standard figure context
+    sections: tuple[Section, ...] = ()  # cells in place of the run cell (e.g. a drawing widget)
 
     def run_code(self) -> str:
         """The main cell's code."""
@@ -288,7 +299,7 @@ TABLE1 = NotebookSpec(
            "regularised linear L2-SVM. **CIFAR-10: 82.8 % accuracy** with a D trained on ImageNet-1k "
            "(k-means baseline 80.6 %); **SVHN with 1000 labels: 22.48 % error** (a supervised CNN of the "
            "same architecture: 28.87 %)."),
-    measure=("The same protocol (`interp.probe`: LinearSVC, C chosen on a validation split, mean ± std over "
+    measure=("The same protocol (`interp.analysis.probe`: LinearSVC, C chosen on a validation split, mean ± std over "
              "label draws) on the world the model was trained on: rooms → number of windows (0–3, 4 "
              "classes), faces → smiling. `accuracy` ± `accuracy_std` for the trained D, "
              "`accuracy_random_d` for a freshly initialised D of the same architecture (the control), and "
@@ -313,10 +324,38 @@ if None not in (a, r):
 """ + _NOTE,
 )
 
+HAND_PARAMS: tuple[Param, ...] = (
+    Param("CHECKPOINT", None, "checkpoint file or run directory; None: the default rooms model"),
+    Param("DATA", None, "what CHECKPOINT was trained on, if its metadata does not say"),
+    Param("N", 150, "samples to annotate (the paper: 150)"),
+    Param("SEED", 0, "latent seed of those samples"),
+    Param("WORK", "runs/fig6_hand", "sheet.png, boxes.csv / boxes.json and the figure go here"),
+    Param("BOXES", None, "a box file to import instead of drawing (.csv or COCO .json)"),
+    Param("QUICK", False, "tiny stand-in model and small sample counts (smoke runs)"),
+    Param("DEVICE", "cpu", "torch device of the models"),
+)
+
+FIG6_HAND = NotebookSpec(
+    name="fig6_annotate_by_hand",
+    title="Fig. 6 by hand — draw the window boxes yourself",
+    claim="On 150 generated bedrooms, 52 window bounding boxes were drawn by hand. A\nlogistic regression on the generator's second-highest conv layer predicted whether an activation\nlies on a window (activations inside the boxes vs random ones from the same images); every feature\nmap with a positive weight was dropped, and the same samples were generated again: windows vanish.",
+    measure=('You draw the boxes: run the cells, draw boxes around the windows on the numbered sheet\n(class *window*), then run the cells below it. The boxes are saved to `WORK/boxes.csv`\n(`image,x0,y0,x1,y1` in sample pixels) and `WORK/boxes.json` (COCO), so the experiment can be\nre-run from them (`BOXES = "runs/fig6_hand/boxes.csv"`, or `interp forget run\n--checkpoint ... --boxes ...`). With your own DCGAN (e.g. LSUN bedrooms) set `CHECKPOINT`; no\nsegmenter is needed (the window pixel shares are then not measured, the rows are shown).'
+             " When nothing is drawn (e.g. run headless) the boxes fall back to `BOXES`, then to "
+             "`WORK/boxes.csv`, then (rooms models) to the segmenter's automatic boxes, and the notebook says so."),
+    figure="fig6",
+    params=HAND_PARAMS,
+    setup='from pathlib import Path\n\nfrom IPython.display import Image, display\n\nfrom interp.notebooks.annotation import AnnotationSession\nfrom interp.figures.forget_windows import fig6\nfrom interp.notebooks.kit import enter_project_root, figure_context, fmt, show_result\n\nenter_project_root()  # relative paths (runs/) are the project\'s, wherever Jupyter was started\nctx = figure_context(CHECKPOINT, data=DATA, out=WORK, quick=QUICK, seed=SEED, device=DEVICE)\ngan = ctx.gan("rooms")\nsegmenter = ctx.instrument("rooms") if ctx.world_of(gan) == "rooms" else None\nfrom interp.worlds.rooms import CLASS_NAMES\n\nsession = AnnotationSession.create(gan.G, gan.config, n=N, seed=SEED, work=WORK, segmenter=segmenter,\n                                   class_names=CLASS_NAMES)\nprint(f"{session.n} samples of {gan.path} on {session.sheet_path}")',
+    sections=(
+        Section("draw", '## Draw\n\nDraw a box around every window you see (class *window*); the number above each sample is its index.\nA box belongs to the sample under its centre and is clipped to it. Then run the cells below.', 'widget = session.widget()\nwidget if widget is not None else display(Image(filename=str(session.sheet_path)))'),
+        Section("fit", "## Fit, drop, measure\n\nThe drawn boxes (or the fallback, see above) go through the paper's procedure\n(`interp.analysis.forget`): positives = activations inside the boxes, negatives = random activations\nof the same images, logistic regression, every map with weight > 0 dropped at all locations, the same\nsamples generated with and without the drop, and as many random maps dropped as a control.", 'boxes = session.collect(BOXES)\nresult = fig6(ctx, boxes=boxes, n_annotated=N, box_source=session.source)\nshow_result(result)'),
+    ),
+    verdict='m = result.metrics\nprint(f"boxes: {session.source}")\nprint(f"Dropped {fmt(m[\'maps_dropped\'])} feature maps (window classifier held-out AUC {fmt(m[\'auc\'])}).")\nb, a, c = m.get("window_frac_before"), m.get("window_frac_after"), m.get("window_frac_random_control")\nif None not in (a, b, c):\n    print(f"Window pixel share {fmt(b)} -> {fmt(a)} with the drop, {fmt(c)} with as many random maps dropped.")\nelse:\n    print(m.get("note", "window shares not measured"))',
+)
+
 
 def notebook_specs() -> tuple[NotebookSpec, ...]:
     """All notebooks, in the order the runner executes them."""
-    return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG7, FIG8, TABLE1)
+    return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG6_HAND, FIG7, FIG8, TABLE1)
 
 
-__all__ = ["COMMON_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "notebook_specs"]
+__all__ = ["COMMON_PARAMS", "HAND_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "Section", "notebook_specs"]

@@ -15,11 +15,13 @@ Maps are the most frequent class of the 2x2 supersampled subpixels of each outpu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 import numpy as np
 
-from . import faces, rooms
+from interp.worlds import faces, rooms
 
+#: the one registry of embedded worlds: name -> module that renders it
 WORLDS = {"rooms": rooms, "faces": faces}
 ATTRIBUTE_NAMES: tuple[str, ...] = faces.ATTRIBUTE_NAMES
 CHUNK = 256  # images rendered per vectorised batch
@@ -85,4 +87,30 @@ def render_faces(params: dict[str, np.ndarray], size: int = 64) -> WorldBatch:
     return WorldBatch(img, maps, faces.PART_NAMES, attributes=attrs)
 
 
-__all__ = ["WORLDS", "ATTRIBUTE_NAMES", "WorldBatch", "render", "render_one", "render_faces", "rooms", "faces"]
+def trained_on(meta: dict[str, Any] | None) -> str | None:
+    """The data a checkpoint was trained on, from its metadata (None if it does not say, e.g. foreign files)."""
+    meta = meta or {}
+    return (meta.get("dataset") or {}).get("name") or (meta.get("train") or {}).get("data")
+
+
+@overload
+def world_of(meta: dict[str, Any] | None, data: str | None = None, *, required: Literal[True],
+             what: str = "the model") -> str: ...
+@overload
+def world_of(meta: dict[str, Any] | None, data: str | None = None, *, required: bool = False,
+             what: str = "the model") -> str | None: ...
+def world_of(meta: dict[str, Any] | None, data: str | None = None, *, required: bool = False,
+             what: str = "the model") -> str | None:
+    """The embedded world a model was trained on: ``data`` if given, else what its checkpoint
+    metadata says; None when that is not an embedded world (no ground truth), or a ValueError naming
+    ``what`` when ``required``."""
+    name = data or trained_on(meta)
+    if name in WORLDS:
+        return name
+    if required:
+        raise ValueError(f"{what}: trained on {name!r}, not on an embedded world {tuple(WORLDS)}; "
+                         "instrument measurements need ground truth")
+    return None
+
+
+__all__ = ["WORLDS", "trained_on", "world_of", "ATTRIBUTE_NAMES", "WorldBatch", "render", "render_one", "render_faces", "rooms", "faces"]

@@ -16,6 +16,7 @@ exactly antisymmetric under a horizontal flip (x_j == -x_{G-1-j}).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 SS = 2  # supersampling factor (render at SS*size, then box-filter)
 
@@ -95,7 +96,7 @@ class Canvas:
         if w is not None:
             self.paint_in(w, self.span_mask(w, lo, n), slot)
 
-    def window(self, imgs: np.ndarray | None = None, rows: np.ndarray | None = None,
+    def window(self, imgs: npt.ArrayLike | None = None, rows: np.ndarray | None = None,
                cols: np.ndarray | None = None) -> Window | None:
         """Bounding window of the images where ``imgs`` (B,) bool holds and, among them, of the rows
         where ``rows`` (B|1, G, 1) and the columns where ``cols`` (B|1, 1, G) hold; None if empty.
@@ -107,11 +108,12 @@ class Canvas:
         for m in (rows, cols):  # an image whose row (column) condition never holds is empty
             if m is not None and m.shape[0] == b:
                 ok &= m.reshape(b, -1).any(axis=1)
-        sel = np.flatnonzero(ok)
-        if len(sel) == 0:
+        hits = np.flatnonzero(ok)
+        if len(hits) == 0:
             return None
-        if len(sel) == sel[-1] - sel[0] + 1:  # a contiguous run: use a view
-            sel = slice(int(sel[0]), int(sel[-1]) + 1)
+        sel: slice | np.ndarray = hits
+        if len(hits) == hits[-1] - hits[0] + 1:  # a contiguous run: use a view
+            sel = slice(int(hits[0]), int(hits[-1]) + 1)
         bounds = []
         for m, axis in ((rows, 1), (cols, 2)):
             if m is None:
@@ -290,7 +292,7 @@ def finish(cv: Canvas, palette: np.ndarray, shade: np.ndarray | None, lut: np.nd
     if shade is None:
         rgb *= 1.0 / n
     else:
-        sh = np.broadcast_to(shade, tot.shape).astype(np.float32)
+        sh: np.ndarray = np.broadcast_to(shade, tot.shape).astype(np.float32)  # float64 after blending alt
         if alt is not None:
             lo, hi, ash = alt
             m = (q >= lo) & (q <= hi)

@@ -11,17 +11,17 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ..data.base import DatasetError, ImageDataset
-from ..data.cache import resolve_cache_dir
-from ..data.registry import register_dataset
-from . import ATTRIBUTE_NAMES, render
+from interp.data.base import DatasetError, ImageDataset
+from interp.data.cache import resolve_cache_dir
+from interp.data.registry import register_dataset
+from interp.io.atomic import atomic_open, atomic_write_text, remove_stale_temps, temp_path
+from interp.worlds import ATTRIBUTE_NAMES, render
 
 SPLIT_OFFSETS = {"train": 0, "test": 10**8, "val": 2 * 10**8}
 CACHE_VERSION = 1
@@ -44,6 +44,9 @@ class WorldDataset(ImageDataset):
             raise DatasetError(f"{self.world}: the embedded world takes no data root (got {root!r})")
         if split not in SPLIT_OFFSETS:
             raise DatasetError(f"{self.world}: unknown split {split!r}; choose from {sorted(SPLIT_OFFSETS)}")
+        for key, value in (("n", n), ("seed", seed)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, np.integer))):
+                raise DatasetError(f"{self.world}: option {key} must be a whole number, got {value!r}")
         n = self.default_n if n is None else int(n)
         if n < 1 or image_size not in (32, 64):
             raise DatasetError(f"{self.world}: need n >= 1 and image_size 32 or 64, got n={n}, image_size={image_size}")
@@ -70,7 +73,7 @@ class WorldDataset(ImageDataset):
         done = stem.with_suffix(".done.json")
         if not done.is_file():
             self._build(stem)
-            _write_json(done, self.describe())
+            atomic_write_text(done, json.dumps(self.describe(), indent=2))
         self._arrays = {
             "images": np.load(f"{stem}.images.npy", mmap_mode="r"),
             "maps": np.load(f"{stem}.maps.npy", mmap_mode="r"),
@@ -81,7 +84,10 @@ class WorldDataset(ImageDataset):
     def _build(self, stem: Path) -> None:
         stem.parent.mkdir(parents=True, exist_ok=True)
         S, N = self.image_size, self.n
-        tmp = {k: stem.parent / f".{stem.name}.{k}.{uuid.uuid4().hex}.npy" for k in ("images", "maps")}
+        finals = {k: Path(f"{stem}.{k}.npy") for k in ("images", "maps")}
+        for final in finals.values():
+            remove_stale_temps(final)
+        tmp = {k: temp_path(final) for k, final in finals.items()}
         try:
             images = np.lib.format.open_memmap(tmp["images"], "w+", np.uint8, (N, 3, S, S))
             maps = np.lib.format.open_memmap(tmp["maps"], "w+", np.uint8, (N, S, S))
@@ -91,22 +97,32 @@ class WorldDataset(ImageDataset):
                     batch = render(self.world, self.indices[start : start + _CHUNK], seed=self.seed, size=S)
                     images[start : start + len(batch)] = batch.images.transpose(0, 3, 1, 2)
                     maps[start : start + len(batch)] = batch.maps
-                    extra.extend(batch.boxes if batch.boxes is not None else batch.attributes)
+                    if batch.boxes is not None:
+                        extra.extend(batch.boxes)
+                    elif batch.attributes is not None:
+                        extra.extend(batch.attributes)
+                    else:
+                        raise DatasetError(f"{self.world}: the renderer gave neither boxes nor attributes")
                     bar.update(len(batch))
-            images.flush(), maps.flush()
+            images.flush()
+            maps.flush()
             del images, maps
             labels = self._labels_from(extra)
-            tmp_labels = stem.parent / f".{stem.name}.labels.{uuid.uuid4().hex}.npz"
-            np.savez(tmp_labels, **labels)
             for key, path in tmp.items():
-                os.replace(path, f"{stem}.{key}.npy")
-            os.replace(tmp_labels, f"{stem}.labels.npz")
+                os.replace(path, finals[key])
+            with atomic_open(f"{stem}.labels.npz", "wb") as fh:
+                np.savez(fh, **labels)  # type: ignore[arg-type]  # numpy stubs: **labels could fill allow_pickle (numpy>=2.1)
         finally:
             for path in tmp.values():
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(path)
 
     def _labels_from(self, extra: list[Any]) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """Names of the ids in :meth:`maps` (rooms: classes, faces: parts); defined by each world."""
         raise NotImplementedError
 
     # -------------------------------------------------------------- ImageDataset
@@ -141,7 +157,7 @@ class RoomsDataset(WorldDataset):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        from .rooms import CLASS_NAMES
+        from interp.worlds.rooms import CLASS_NAMES
 
         return tuple(CLASS_NAMES)
 
@@ -176,7 +192,7 @@ class FacesDataset(WorldDataset):
 
     @property
     def class_names(self) -> tuple[str, ...]:
-        from .faces import PART_NAMES
+        from interp.worlds.faces import PART_NAMES
 
         return tuple(PART_NAMES)
 
@@ -188,7 +204,3 @@ class FacesDataset(WorldDataset):
         return {"attributes": self._load()["attributes"]}
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}"
-    tmp.write_text(json.dumps(obj, indent=2))
-    os.replace(tmp, path)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._draw import Canvas, col, finish, grid, hsv2rgb, uniforms
+from interp.worlds._draw import Canvas, col, finish, grid, hsv2rgb, uniforms
 
 ATTRIBUTE_NAMES: tuple[str, ...] = ("male", "smiling", "eyeglasses", "yaw")
 PART_NAMES: tuple[str, ...] = ("background", "skin", "hair", "clothes", "beard", "nose", "mouth",
@@ -233,7 +233,7 @@ def render_params(p: dict[str, np.ndarray], size: int = 64, ss: int = 2):
     gt = np.where(glasses, p["glass_t"] * sc, 0.0)
     sun = glasses & (p["sunglasses"] > 0.5)
     lens_centres = []
-    for sg, (ex, w) in zip((-1.0, 1.0), eyes):
+    for sg, (ex, _w) in zip((-1.0, 1.0), eyes, strict=True):
         _, fx = feat(sg * 0.42)
         gw = 0.125 * sc * np.maximum(fx, 0.05)
         gh = 0.085 * sc

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._draw import Canvas, col, finish, frac, grid, hsv2rgb, uniforms
+from interp.worlds._draw import Canvas, col, finish, frac, grid, hsv2rgb, uniforms
 
 CLASS_NAMES: tuple[str, ...] = ("wall", "floor", "ceiling", "window", "bed", "picture",
                                 "door", "furniture", "curtain", "mirror", "tv")
@@ -418,7 +418,7 @@ def render_batch(indices, seed: int = 0, size: int = 64, ss: int = 2):
                    (dy - col(yf - hbh * m)) / col(np.where(rounded, 0.25 * m, 1e-6)), 2)
     # nightstands (behind the bed in paint order: they are beside it)
     nsh, nsw, nsd = r(0.5, 0.65), r(0.4, 0.6), 0.4
-    for k, sgn in enumerate((-1, 1)):
+    for sgn in (-1, 1):
         has = has_bed & (r() < 0.65)
         gap = r(0.03, 0.15)
         a0 = np.where(sgn < 0, X0 - (gap + nsw) * m, X1 + gap * m)
@@ -547,7 +547,7 @@ def _window_boxes(cv: Canvas, win_spans, winmap: np.ndarray) -> list[np.ndarray]
     """Tight (x0, y0, x1, y1) boxes (x1/y1 exclusive) of the output pixels of each window object
     (any of its subpixels inside the object) that are classed as window in ``winmap`` (B, S, S)."""
     f = cv.ss
-    boxes = [[] for _ in range(cv.b)]
+    boxes: list[list[tuple[int, int, int, int]]] = [[] for _ in range(cv.b)]  # per image: (x0, y0, x1, y1)
     for is_win, (lo, n) in win_spans:
         w = cv.span_window(lo, np.where(col(is_win), n, 0).astype(n.dtype), align=f)
         if w is None:

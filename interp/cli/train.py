@@ -15,14 +15,15 @@ import dataclasses
 import json
 import logging
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from .checkpoint import CheckpointError
-from .cliutil import parse_option
-from .config import PRESETS, ConfigError
-from .distributed import init_from_env, shutdown
-from .trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
+from interp.cli.options import check_device, error_line, nonnegative_int, parse_option, positive_int
+from interp.core.config import PRESETS, ConfigError
+from interp.io.checkpoint import CheckpointError
+from interp.train.distributed import init_from_env, shutdown
+from interp.train.trainer import RunExistsError, TrainConfig, Trainer, TrainingDiverged
 
 log = logging.getLogger("interp.train")
 
@@ -47,17 +48,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--data-option", dest="data_options", action="append", type=parse_option, metavar="KEY=VALUE",
                    help="extra dataset argument, repeatable (e.g. n=50000 for the size of an embedded world, "
                         "crop=148 for CelebA)")
-    g.add_argument("--limit", type=int, help="use only the first N images")
+    g.add_argument("--limit", type=positive_int, help="use only the first N images")
     g.add_argument("--list-data", action="store_true", help="list dataset names and exit")
     g = p.add_argument_group("model")
     g.add_argument("--preset", choices=sorted(PRESETS), help=f"architecture preset (default {DEFAULTS.preset})")
     g.add_argument("--size", dest="image_size", type=int, help=f"image size, 32 or 64 (default {DEFAULTS.image_size})")
-    g.add_argument("--nz", type=int, help="latent size (default 100)")
-    g.add_argument("--ngf", type=int, help="generator width (preset default: paper 128, examples 64)")
-    g.add_argument("--ndf", type=int, help="discriminator width (preset default: paper 128, examples 64)")
+    g.add_argument("--nz", type=positive_int, help="latent size (default 100)")
+    g.add_argument("--ngf", type=positive_int, help="generator width (preset default: paper 128, examples 64)")
+    g.add_argument("--ndf", type=positive_int, help="discriminator width (preset default: paper 128, examples 64)")
     g = p.add_argument_group("optimisation")
-    g.add_argument("--epochs", type=int, help=f"passes over the data (default {DEFAULTS.epochs})")
-    g.add_argument("--batch-size", type=int, help="global batch size (preset default: paper 128, examples 64)")
+    g.add_argument("--epochs", type=positive_int, help=f"passes over the data (default {DEFAULTS.epochs})")
+    g.add_argument("--batch-size", type=positive_int, help="global batch size (preset default: paper 128, examples 64)")
     g.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS.lr})")
     g.add_argument("--lr-d", type=float, help="D's Adam learning rate, if it should differ from G's (default: --lr)")
     g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {DEFAULTS.beta1})")
@@ -67,15 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="std of Gaussian noise added to every image D sees, annealed linearly to 0 over the run "
                         "(default 0: off; images are in [-1, 1])")
     g.add_argument("--weight-decay", type=float, help="L2 weight decay (preset default: paper 1e-5, examples 0)")
-    g.add_argument("--seed", type=int, help=f"seed for init, data order and z (default {DEFAULTS.seed})")
+    g.add_argument("--seed", type=nonnegative_int, help=f"seed for init, data order and z (default {DEFAULTS.seed})")
     g = p.add_argument_group("run")
     g.add_argument("--out", help=f"output directory (default {DEFAULTS.out})")
     g.add_argument("--resume", action="store_true", help="continue the run in --out from its latest checkpoint")
-    g.add_argument("--max-steps", type=int, help="stop after this many steps in total (resumable later)")
+    g.add_argument("--max-steps", type=positive_int, help="stop after this many steps of THIS invocation (resumable later; a later --resume is not limited by it)")
     g.add_argument("--checkpoint-every", type=int, help=f"steps between resumable checkpoints (default {DEFAULTS.checkpoint_every}; 0: epoch ends only)")
     g.add_argument("--checkpoint-minutes", type=float, help=f"also checkpoint after this many minutes (default {DEFAULTS.checkpoint_minutes})")
     g.add_argument("--keep-epochs", type=lambda s: tuple(int(v) for v in s.split(",") if v), help="epochs whose checkpoints are kept, comma-separated (default 1,5)")
-    g.add_argument("--log-every", type=int, help=f"steps between log flushes / NaN checks (default {DEFAULTS.log_every})")
+    g.add_argument("--log-every", type=positive_int, help=f"steps between log flushes / NaN checks (default {DEFAULTS.log_every})")
     g.add_argument("--no-progress", dest="progress", action="store_const", const=False, help="no progress bar")
     g.add_argument("--no-tensorboard", dest="tensorboard", action="store_const", const=False, help="no TensorBoard logs")
     g = p.add_argument_group("speed")
@@ -84,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--channels-last", dest="channels_last", action="store_const", const=True, help="channels_last memory format (default on CUDA)")
     g.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False)
     g.add_argument("--compile", action="store_const", const=True, help="torch.compile G and D")
-    p.add_argument("-v", "--verbose", action="store_true")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and full tracebacks of errors")
     return p
 
 
@@ -97,19 +98,25 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     base: dict[str, Any] = {}
     out = Path(given.get("out", DEFAULTS.out))
     stored = out / "train_config.json"
+    if args.resume:
+        latest = out / "checkpoints" / "latest.safetensors"
+        if not latest.is_file():
+            raise ConfigError(f"--resume: there is no run to resume in {out} (no {latest.relative_to(out)}); "
+                              "check --out, or drop --resume to start a new run")
     if args.resume and stored.is_file():
         try:
             base = json.loads(stored.read_text())
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{stored}: not valid JSON ({exc})") from exc
         base.pop("out", None)
+        base.pop("max_steps", None)  # a limit of an earlier invocation; each invocation sets its own
     return TrainConfig.from_dict({**base, **given, "out": str(out)})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from .data import available_datasets, open_dataset
+    from interp.data import available_datasets, open_dataset
 
     if args.list_data:
         print("\n".join(available_datasets()))
@@ -117,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     dist_info = None
     try:
         cfg = config_from_args(args)
+        check_device(cfg.device)
         dist_info = init_from_env(cfg.device)
         dataset = open_dataset(cfg.data, cfg.data_root, image_size=cfg.image_size, **cfg.data_options)
         images = dataset.uint8_images()
@@ -125,17 +133,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TrainingDiverged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 3
-    except (ConfigError, RunExistsError, CheckpointError, ValueError, FileNotFoundError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (ConfigError, RunExistsError, CheckpointError, ValueError, OSError) as exc:  # user errors: one line
+        if args.verbose:
+            raise
+        print(f"error: {error_line(exc)}", file=sys.stderr)
         return 2
     finally:
         if dist_info is not None:
             shutdown(dist_info)
     if trainer.is_main:
-        print(f"trained {result.step} steps ({result.epoch} epochs) at {result.images_per_second:.1f} images/s")
+        print(f"trained {result.steps_this_run} steps in this run at {result.images_per_second:.1f} images/s; "
+              f"the run is at step {result.step} of {result.total_steps} (epoch {result.epoch})")
         print(f"run directory: {result.out}")
         if result.final_checkpoint:
             print(f"final checkpoint: {result.final_checkpoint}")
+        else:
+            print(f"not finished: continue with --resume --out {result.out}")
     return 0
 
 

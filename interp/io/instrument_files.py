@@ -1,6 +1,6 @@
 """Saving and loading small "instrument" networks (dedup autoencoder, segmenters, classifiers).
 
-Same conventions as :mod:`interp.checkpoint`, without any GAN specifics: ONE file
+Same conventions as :mod:`interp.io.checkpoint`, without any GAN specifics: ONE file
 ``NAME.safetensors`` holding the module's state dict, written atomically, whose safetensors
 metadata carries the instrument's JSON config under the key ``"interp_instrument"``. The same
 JSON is written beside it as ``NAME.json`` for people to read; the loader trusts only the
@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from .tensorfile import read_tensor_file, write_tensor_file
+from interp.io.tensorfile import read_tensor_file, write_tensor_file
 
 META_KEY = "interp_instrument"
 SUFFIX = ".safetensors"

@@ -25,10 +25,10 @@ import numpy as np
 import safetensors
 import torch
 
-from . import __version__
-from .config import ConfigError, ModelConfig
-from .models import Discriminator, Generator
-from .tensorfile import read_tensor_file, write_tensor_file
+from interp import __version__
+from interp.core.config import ConfigError, ModelConfig
+from interp.core.models import Discriminator, Generator
+from interp.io.tensorfile import read_tensor_file, write_tensor_file
 
 FORMAT = "interp-dcgan"
 FORMAT_VERSION = 1
@@ -49,6 +49,20 @@ class LoadedGAN:
     config: ModelConfig
     meta: dict[str, Any] = field(default_factory=dict)
     path: Path | None = None
+
+    @property
+    def generator(self) -> Generator:
+        """``G``, or a CheckpointError when this checkpoint holds no generator (a foreign D-only file)."""
+        if self.G is None:
+            raise CheckpointError(f"{self.path or 'this checkpoint'} holds no generator (e.g. a discriminator-only foreign checkpoint)")
+        return self.G
+
+    @property
+    def discriminator(self) -> Discriminator:
+        """``D``, or a CheckpointError when this checkpoint holds no discriminator (a foreign G-only file)."""
+        if self.D is None:
+            raise CheckpointError(f"{self.path or 'this checkpoint'} holds no discriminator (e.g. a generator-only foreign checkpoint)")
+        return self.D
 
 
 # --------------------------------------------------------------------------- writing
@@ -178,7 +192,7 @@ def load_optimizer_state(opt: torch.optim.Optimizer, prefix: str, tensors: dict[
     if groups is not None:
         if len(groups) != len(param_groups):
             raise CheckpointError(f"{prefix}: checkpoint has {len(groups)} param groups, optimizer has {len(param_groups)}")
-        param_groups = [dict(g, params=t["params"]) for g, t in zip(groups, param_groups)]
+        param_groups = [dict(g, params=t["params"]) for g, t in zip(groups, param_groups, strict=True)]
     opt.load_state_dict({"state": state, "param_groups": param_groups})
 
 
@@ -205,7 +219,7 @@ def load_gan(path: str | Path, device: torch.device | str = "cpu") -> LoadedGAN:
     a PyTorch-example ``netG_epoch_N.pth`` / ``netD_epoch_N.pth`` (loaded with
     ``weights_only=True``); the DCGAN authors' Theano ``*_gen_params.jl_NN.npy`` files.
     """
-    from . import foreign  # foreign formats are optional extras of the loader
+    from interp.io import foreign  # foreign formats are optional extras of the loader
 
     raw = Path(path).expanduser()
     kind = foreign.detect_format(raw) if raw.exists() else None
@@ -226,6 +240,8 @@ def load_gan(path: str | Path, device: torch.device | str = "cpu") -> LoadedGAN:
         G.eval(), D.eval()
         return LoadedGAN(G.to(device), D.to(device), config, meta, file)
     model = G if G is not None else D
+    if model is None:
+        raise CheckpointError(f"{raw}: the {kind} checkpoint holds neither a generator nor a discriminator")
     G = G.to(device).eval() if G is not None else None
     D = D.to(device).eval() if D is not None else None
     return LoadedGAN(G, D, model.cfg, meta, raw)

@@ -1,7 +1,7 @@
 """Recording and ablating layer outputs with forward hooks that never leak.
 
-Two context managers, usable on our :class:`~interp.models.Generator` /
-:class:`~interp.models.Discriminator` and on any plain ``nn.Module``:
+Two context managers, usable on our :class:`~interp.core.models.Generator` /
+:class:`~interp.core.models.Discriminator` and on any plain ``nn.Module``:
 
 * :func:`record` — ``with record(G, ["up2.act", "penultimate"]) as rec: G(z)`` fills ``rec`` with
   each layer's output (detached; ``keep_grad=True`` keeps the graph and calls ``retain_grad``).
@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
 
-from ..models import LayerNotFoundError  # plain modules get the same error class
-
+from interp.core.models import LayerNotFoundError  # plain modules get the same error class
+from interp.core.modes import eval_mode
 
 __all__ = [
     "LayerNotFoundError",
@@ -47,7 +47,7 @@ __all__ = [
     "resolve_layer",
 ]
 
-Replacement = Union[str, torch.Tensor]
+Replacement = str | torch.Tensor
 
 
 # --------------------------------------------------------------------------- layer lookup
@@ -67,18 +67,6 @@ def resolve_layer(model: nn.Module, name: str) -> tuple[str, nn.Module]:
         names = [n for n in modules if n]
         raise LayerNotFoundError(f"{type(model).__name__} has no layer {name!r}. Layers: {names}")
     return name, modules[name]
-
-
-@contextlib.contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put every submodule in eval mode; restore each module's own ``training`` flag afterwards."""
-    flags = [(m, m.training) for m in model.modules()]
-    try:
-        model.eval()
-        yield model
-    finally:
-        for m, flag in flags:
-            m.training = flag
 
 
 # --------------------------------------------------------------------------- recording
@@ -268,7 +256,9 @@ def ablate(
             if chan_list:
                 a[chan_list] = 1
         else:
-            a = mask_t.to(dtype=x.dtype, device=x.device)  # type: ignore[union-attr]
+            if mask_t is None:  # ablate() checked that exactly one of channels / mask is given
+                raise ValueError("ablate needs exactly one of channels= or mask=")
+            a = mask_t.to(dtype=x.dtype, device=x.device)
             if a.dim() == 1 and a.shape[0] != C:
                 raise ValueError(
                     f"mask of shape {tuple(a.shape)} does not match layer {layer!r} with {C} channels"

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .atomic import atomic_write_bytes
+from interp.io.atomic import atomic_write_bytes
 
 
 def image_grid(images: np.ndarray | torch.Tensor, nrow: int | None = None, padding: int = 2, pad_value: int = 255) -> np.ndarray:
@@ -29,11 +29,11 @@ def image_grid(images: np.ndarray | torch.Tensor, nrow: int | None = None, paddi
     return grid
 
 
-def save_png(array: np.ndarray, path: str | Path, scale: int = 1) -> Path:
-    """Write a uint8 (H, W, C) array as PNG atomically, upscaled ``scale``× with nearest pixels."""
+def save_png(path: str | Path, array: np.ndarray, scale: int = 1) -> Path:
+    """Write a uint8 (H, W, C) array (C = 1 or 3) as PNG atomically, upscaled ``scale``× with nearest pixels."""
     if scale > 1:
         array = array.repeat(scale, axis=0).repeat(scale, axis=1)
-    image = Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array)
+    image = Image.fromarray(np.ascontiguousarray(array.squeeze(-1) if array.shape[-1] == 1 else array))
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     atomic_write_bytes(path, buf.getvalue())

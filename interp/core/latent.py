@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .config import ModelConfig
+from interp.core.config import ModelConfig
 
 
 def sample_z(

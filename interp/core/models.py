@@ -1,4 +1,4 @@
-"""The DCGAN generator and discriminator, built from a :class:`~interp.config.ModelConfig`.
+"""The DCGAN generator and discriminator, built from a :class:`~interp.core.config.ModelConfig`.
 
 Every layer has a stable dotted name (``named_modules()``), so analyses can ask for a layer by
 name or by role:
@@ -27,7 +27,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .config import ModelConfig
+from interp.core.config import ModelConfig
 
 LEAK = 0.2
 

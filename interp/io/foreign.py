@@ -1,4 +1,4 @@
-"""Load DCGAN checkpoints written by other code bases into our :mod:`interp.models`.
+"""Load DCGAN checkpoints written by other code bases into our :mod:`interp.core.models`.
 
 Two formats are understood:
 
@@ -29,8 +29,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from .config import ConfigError, ModelConfig
-from .models import Discriminator, Generator
+from interp.core.config import ConfigError, ModelConfig
+from interp.core.models import Discriminator, Generator
 
 __all__ = ["CheckpointFormatError", "detect_format", "load_pytorch_example", "load_theano"]
 
@@ -114,7 +114,7 @@ def _merge_configs(
             if key in values and values[key] != value:
                 raise CheckpointFormatError(
                     f"{source}: generator and discriminator disagree on {key}: "
-                    f"G implies {g_cfg[key]}, D implies {d_cfg[key]}"  # type: ignore[index]
+                    f"G implies {values[key]}, D implies {value}"  # values: G's (read first), value: D's
                 )
             values[key] = value
     return _make_config(preset, source, **values, **extra)
@@ -230,7 +230,7 @@ def _find_state_dicts(obj: Any, path: Path) -> list[tuple[str | None, dict[str, 
             f"found {type(obj).__name__}"
         )
     keys = [k for k in _NESTED_KEYS if k in obj] + [k for k in obj if k not in _NESTED_KEYS]
-    found = [(str(k), obj[k]) for k in keys if _is_state_dict(obj[k])]
+    found: list[tuple[str | None, dict[str, torch.Tensor]]] = [(str(k), obj[k]) for k in keys if _is_state_dict(obj[k])]
     if not found:
         raise CheckpointFormatError(
             f"{path}: no state dict with 'main.*' tensor keys at the top level or under any of "
@@ -560,14 +560,14 @@ def load_theano(path: str | Path) -> tuple[Generator | None, Discriminator | Non
         files, tensors, _, _ = found["G"]
         gen = Generator(cfg)
         names = [str(f) for f in files]
-        _load_mapped(gen, _theano_g_table(cfg.n_up, names), dict(zip(names, tensors)), f"{prefix} (gen)",
+        _load_mapped(gen, _theano_g_table(cfg.n_up, names), dict(zip(names, tensors, strict=True)), f"{prefix} (gen)",
                      f"{files[0].name} and {files[-1].name}: nz={cfg.nz}, ngf={cfg.ngf}, nc={cfg.nc}")
         gen.eval()
     if "D" in found:
         files, tensors, _, _ = found["D"]
         disc = Discriminator(cfg)
         names = [str(f) for f in files]
-        _load_mapped(disc, _theano_d_table(cfg.n_up, names), dict(zip(names, tensors)),
+        _load_mapped(disc, _theano_d_table(cfg.n_up, names), dict(zip(names, tensors, strict=True)),
                      f"{prefix} (discrim)", f"{files[0].name}: ndf={cfg.ndf}, nc={cfg.nc}")
         disc.eval()
     meta = dict(
@@ -599,7 +599,18 @@ def detect_format(path: Path) -> str | None:
             return "theano"
         if not path.is_file():
             return None
-        _find_state_dicts(_read_torch(path, "cpu"), path)
-        return "pytorch_example"
-    except (CheckpointFormatError, OSError):
+        if is_torch_file(path):  # a zip archive or a raw pickle: torch.save's formats, never safetensors
+            return "pytorch_example"
         return None
+    except OSError:
+        return None
+
+
+def is_torch_file(path: Path) -> bool:
+    """True for a file in one of ``torch.save``'s formats (zip archive, or a pickle stream), by its first
+    bytes; such a file is only ever read with ``weights_only=True``."""
+    with open(path, "rb") as fh:
+        head = fh.read(9)
+    if head[8:9] == b"{":  # safetensors: an 8-byte header length, then the JSON header
+        return False
+    return head.startswith(b"PK\x03\x04") or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"))

@@ -1,7 +1,7 @@
 """One file format for everything interp stores: tensors in safetensors, a JSON object in its metadata.
 
 Written atomically, with the same JSON beside it as ``<name>.json`` for people to read; read back
-without pickle. Checkpoints (:mod:`interp.checkpoint`) and instruments (:mod:`interp.instruments_io`)
+without pickle. Checkpoints (:mod:`interp.io.checkpoint`) and instruments (:mod:`interp.io.instrument_files`)
 both use it, each under its own metadata key.
 """
 
@@ -16,7 +16,7 @@ import safetensors
 import safetensors.torch
 import torch
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from interp.io.atomic import atomic_write_bytes, atomic_write_text
 
 
 def json_default(obj: Any) -> Any:

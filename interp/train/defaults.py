@@ -52,8 +52,8 @@ def ensure_default_model(world: str, quick: bool = False, progress: bool = True)
     run = default_run_dir(world, quick)
     if (run / "checkpoints" / "final.safetensors").is_file():
         return run
-    from ..data import open_dataset
-    from ..trainer import TrainConfig, Trainer
+    from interp.data import open_dataset
+    from interp.train.trainer import TrainConfig, Trainer
 
     settings = dict(QUICK_TRAIN if quick else DEFAULT_TRAIN)
     n = QUICK_N_IMAGES if quick else None

@@ -93,7 +93,7 @@ class ModelConfig:
         return int(math.log2(self.image_size // 4))
 
     @classmethod
-    def from_preset(cls, preset: str, image_size: int = 64, **overrides: Any) -> "ModelConfig":
+    def from_preset(cls, preset: str, image_size: int = 64, **overrides: Any) -> ModelConfig:
         """The named preset at ``image_size``, with any field overridden (e.g. ``ngf=32``)."""
         if preset not in PRESETS:
             raise ConfigError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}")
@@ -108,8 +108,9 @@ class ModelConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], source: str = "config") -> "ModelConfig":
-        """Build from a JSON dict; unknown or missing-required keys raise ConfigError naming them."""
+    def from_dict(cls, data: object, source: str = "config") -> ModelConfig:
+        """Build from a JSON dict (anything else raises ConfigError); unknown or missing-required keys raise
+        ConfigError naming them."""
         if not isinstance(data, dict):
             raise ConfigError(f"{source}: model config must be a JSON object, got {type(data).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}

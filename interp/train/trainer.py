@@ -25,22 +25,23 @@ import time
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from .atomic import atomic_write_text
-from .batches import BatchSource, _mix
-from .checkpoint import load_optimizer_state, read_checkpoint, save_checkpoint
-from .config import PRESET_TRAINING, ConfigError, ModelConfig
-from .data.base import to_uint8_image
-from .distributed import DistInfo, all_reduce_flag
-from .grid import image_grid, save_png
-from .latent import sample_z, sample_z_torch
-from .models import Discriminator, Generator
+from interp.core.config import PRESET_TRAINING, ConfigError, ModelConfig
+from interp.core.latent import sample_z, sample_z_torch
+from interp.core.models import Discriminator, Generator
+from interp.core.modes import eval_mode
+from interp.data.base import to_uint8_image
+from interp.io.atomic import atomic_write_text
+from interp.io.checkpoint import load_optimizer_state, read_checkpoint, save_checkpoint
+from interp.io.images import image_grid, save_png
+from interp.train.batches import BatchSource, _mix
+from interp.train.distributed import DistInfo, all_reduce_flag
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,7 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(data) - names
         if unknown:
@@ -138,6 +139,8 @@ class TrainResult:
     final_checkpoint: Path | None
     images_per_second: float
     history: list[dict[str, float]] = field(default_factory=list)
+    steps_this_run: int = 0  # steps trained by this invocation (``step`` is the run's total)
+    total_steps: int = 0  # the run's planned length (epochs × steps per epoch)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -180,17 +183,22 @@ class Trainer:
         channels_last = cfg.channels_last if cfg.channels_last is not None else self.device.type == "cuda"
         self.channels_last = channels_last
 
+        if cfg.batch_size is None or cfg.weight_decay is None:  # TrainConfig.__post_init__ fills both from the preset
+            raise ConfigError("TrainConfig.batch_size and weight_decay must be resolved (built without __post_init__?)")
+        self.batch_size: int = cfg.batch_size
+        weight_decay: float = cfg.weight_decay
+
         torch.manual_seed(cfg.seed)  # init of the weights (the only use of the global RNG)
         self.G = Generator(self.model_cfg).to(self.device)
         self.D = Discriminator(self.model_cfg).to(self.device)
         if channels_last:
-            self.G.to(memory_format=torch.channels_last)
-            self.D.to(memory_format=torch.channels_last)
+            self.G.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs: Module.to overloads omit memory_format
+            self.D.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch stubs: Module.to overloads omit memory_format
         betas = (cfg.beta1, 0.999)
-        self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
-        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas, weight_decay=cfg.weight_decay)
+        self.optG = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas, weight_decay=weight_decay)
+        self.optD = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d or cfg.lr, betas=betas, weight_decay=weight_decay)
         self.source = BatchSource(
-            images, cfg.batch_size, cfg.seed, self.device,
+            images, self.batch_size, cfg.seed, self.device,
             rank=self.dist.rank, world_size=self.dist.world_size, channels_last=channels_last,
         )
         self.total_steps = cfg.epochs * self.source.steps_per_epoch
@@ -209,7 +217,7 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             wrapped = DistributedDataParallel(module, device_ids=ids)
         if self.cfg.compile:
-            wrapped = torch.compile(wrapped)
+            wrapped = cast(torch.nn.Module, torch.compile(wrapped))  # compiling a Module gives an OptimizedModule
         return wrapped
 
     def _prepare_output(self, resume: bool) -> None:
@@ -274,8 +282,8 @@ class Trainer:
         diverged = all_reduce_flag(bool(bad_rows.any()), self.dist, self.device)
         rows = []
         spe = self.source.steps_per_epoch
-        for (step, _), values in zip(pending, stats):
-            row = {"step": step, "epoch": step // spe + 1, **dict(zip(LOG_COLUMNS[2:7], map(float, values)))}
+        for (step, _), values in zip(pending, stats, strict=True):
+            row = {"step": step, "epoch": step // spe + 1, **dict(zip(LOG_COLUMNS[2:7], map(float, values), strict=True))}
             row["seconds"] = round(time.time() - t0, 3)
             rows.append(row)
             if log_file is not None:
@@ -313,18 +321,15 @@ class Trainer:
     def save(self, name: str, with_optimizer: bool) -> Path | None:
         if not self.is_main:
             return None
-        opts = {"optG": self.optG, "optD": self.optD} if with_optimizer else None
+        opts: dict[str, torch.optim.Optimizer] | None = {"optG": self.optG, "optD": self.optD} if with_optimizer else None
         return save_checkpoint(self.ckpt_dir / name, self.G, self.D, self.model_cfg, self._meta(), opts)
 
     def save_samples(self, epoch: int) -> Path | None:
         if not self.is_main:
             return None
-        was_training = self.G.training
-        self.G.eval()
-        with torch.no_grad():
+        with eval_mode(self.G), torch.no_grad():
             images = to_uint8_image(self.G(self.fixed_z).float())
-        self.G.train(was_training)
-        return save_png(image_grid(images, nrow=8), self.out / "samples" / f"epoch_{epoch:03d}.png")
+        return save_png(self.out / "samples" / f"epoch_{epoch:03d}.png", image_grid(images, nrow=8))
 
     # ------------------------------------------------------------------ the loop
 
@@ -374,7 +379,8 @@ class Trainer:
 
     def run(self) -> TrainResult:
         cfg, spe = self.cfg, self.source.steps_per_epoch
-        stop = self.total_steps if cfg.max_steps is None else min(self.total_steps, cfg.max_steps)
+        # max_steps limits THIS invocation: a resumed run trains up to max_steps more
+        stop = self.total_steps if cfg.max_steps is None else min(self.total_steps, self.step + cfg.max_steps)
         self.G.train(), self.D.train()
         log_file = open(self.log_path, "a", newline="") if self.is_main else None
         tb = _tensorboard(self.out) if (self.is_main and cfg.tensorboard) else None
@@ -385,21 +391,24 @@ class Trainer:
         t0 = last_ckpt_time = time.time()
         start_step = self.step
         z_gen = torch.Generator(device=self.device)
-        perm, perm_epoch = None, -1
+        perm: torch.Tensor | None = None
+        perm_epoch = -1
         try:
             while self.step < stop:
                 epoch, index = divmod(self.step, spe)
-                if epoch != perm_epoch:
+                if perm is None or epoch != perm_epoch:
                     perm, perm_epoch = self.source.permutation(epoch), epoch
                 real = self.source.batch(perm, index)
                 z_gen.manual_seed(_mix(cfg.seed, self.step, self.dist.rank))
                 z = sample_z_torch(self.source.local_batch, self.model_cfg, z_gen, self.device)
                 sigma = self.noise_sigma(self.step)
-                noise = None
+                noise: tuple[torch.Tensor, torch.Tensor] | None = None
                 if sigma > 0:
-                    noise = tuple(sigma * torch.randn(real.shape, generator=z_gen, device=self.device, dtype=real.dtype)
-                                  .to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
-                                  for _ in range(2))
+                    real_noise, fake_noise = (
+                        sigma * torch.randn(real.shape, generator=z_gen, device=self.device, dtype=real.dtype)
+                        .to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
+                        for _ in range(2))
+                    noise = (real_noise, fake_noise)
                 pending.append((self.step, self._train_step(real, z, noise)))
                 self.step += 1
                 bar.update(1)
@@ -429,8 +438,9 @@ class Trainer:
                 tb.close()
         final = self.save("final", with_optimizer=False) if self.step == self.total_steps else None
         elapsed = max(time.time() - t0, 1e-9)
-        ips = (self.step - start_step) * cfg.batch_size / elapsed
-        return TrainResult(self.out, self.step, self.step // spe, final, ips, history)
+        ips = (self.step - start_step) * self.batch_size / elapsed
+        return TrainResult(self.out, self.step, self.step // spe, final, ips, history,
+                           steps_this_run=self.step - start_step, total_steps=self.total_steps)
 
 
 def _fmt(value: float | int) -> str:

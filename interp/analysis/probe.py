@@ -10,7 +10,7 @@ images for model selection) 22.48 % error (Table 2).
 Here:
 
 * :func:`discriminator_features` — every conv block's output (after its activation) of an interp
-  :class:`~interp.models.Discriminator`, adaptive-max-pooled to 4×4, flattened and concatenated:
+  :class:`~interp.core.models.Discriminator`, adaptive-max-pooled to 4×4, flattened and concatenated:
   ``F = 16 · (ndf + 2·ndf + … + 2**(L-1)·ndf)`` (L = 3 blocks at 32 px, 4 at 64 px), i.e.
   ``16·7·ndf`` at 32 px and ``16·15·ndf`` at 64 px. (The paper's 28672 = 16·(256+512+1024).)
 * :func:`probe` — the L2-SVM protocol on precomputed features: per draw, a labelled set
@@ -19,13 +19,11 @@ Here:
   test accuracy; mean ± std over draws.
 * :func:`run_probe` — checkpoint + dataset name -> a JSON-able result dict (``accuracy``,
   ``accuracy_std``, ``dataset`` feed the ``table1`` section of ``metrics.json``).
-* ``python -m interp.probe --help`` — the command line, including the ``--random-d`` control.
+* ``interp probe --help`` — the command line, including the ``--random-d`` control.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import sys
 import warnings
@@ -38,7 +36,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .cliutil import parse_option
+from interp.core.config import ModelConfig
+from interp.core.models import Discriminator
+from interp.core.modes import eval_mode
 
 DEFAULT_CS: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 GRID = 4  # the paper's 4 × 4 max-pool grid
@@ -53,7 +53,7 @@ class ProbeError(ValueError):
 # --------------------------------------------------------------------------- features
 
 
-def feature_dim(D: torch.nn.Module) -> int:
+def feature_dim(D: Discriminator) -> int:
     """Length of :func:`discriminator_features` vectors for ``D``: 16 · sum of block widths."""
     cfg = D.cfg
     return GRID * GRID * sum(cfg.ndf * 2**i for i in range(cfg.n_up))
@@ -61,7 +61,7 @@ def feature_dim(D: torch.nn.Module) -> int:
 
 @torch.no_grad()
 def discriminator_features(
-    D: torch.nn.Module,
+    D: Discriminator,
     images: np.ndarray | torch.Tensor,
     batch_size: int = 256,
     *,
@@ -90,16 +90,16 @@ def discriminator_features(
         raise ProbeError(f"batch_size must be >= 1, got {batch_size}")
     if device is None:
         device = next(D.parameters()).device
-    was_training = D.training
-    D.eval()
     n = len(images)
-    out: np.ndarray | None = None if n else np.empty((0, feature_dim(D)), np.float32)
+    if n == 0:
+        return np.empty((0, feature_dim(D)), np.float32)
+    out: np.ndarray | None = None  # allocated at the first batch, with its feature width
     starts = range(0, n, batch_size)
     if progress:
         from tqdm.auto import tqdm
 
         starts = tqdm(starts, desc=desc, unit="batch", total=math.ceil(n / batch_size), file=sys.stderr)
-    try:
+    with eval_mode(D):
         for start in starts:
             chunk = images[start : start + batch_size]
             chunk = chunk if torch.is_tensor(chunk) else torch.from_numpy(np.array(chunk))
@@ -113,8 +113,8 @@ def discriminator_features(
             if out is None:
                 out = np.empty((n, feats.shape[1]), np.float32)
             out[start : start + len(chunk)] = feats
-    finally:
-        D.train(was_training)
+    if out is None:  # n > 0, so the loop ran at least once
+        raise RuntimeError("discriminator_features: no batch was processed")
     return out
 
 
@@ -239,7 +239,7 @@ def probe(
         if labels_per_class < 1:
             raise ProbeError(f"labels_per_class must be >= 1, got {labels_per_class}")
         short = {int(c) if np.issubdtype(type(c), np.integer) else c: int(k)
-                 for c, k in zip(classes, counts) if k < labels_per_class}
+                 for c, k in zip(classes, counts, strict=True) if k < labels_per_class}
         if short:
             raise ProbeError(f"labels_per_class={labels_per_class} but some classes have fewer train examples: {short}")
 
@@ -265,7 +265,7 @@ def probe(
         Xl, Xv = scaler.transform(Xtr[labelled]), scaler.transform(Xtr[val])
         table: dict[str, float] = {}
         bad: list[float] = []
-        best = None
+        best: tuple[float, float, Any, Any] | None = None  # (val accuracy, C, classifier, scaler)
         for C in Cs:
             clf, ok = _fit(Xl, ytr[labelled], C, max_iter, seed, n_jobs)
             if not ok:
@@ -274,6 +274,8 @@ def probe(
             table[repr(C)] = acc
             if best is None or acc > best[0] or (acc == best[0] and C < best[1]):
                 best = (acc, C, clf, scaler)
+        if best is None:  # Cs was checked to be non-empty above
+            raise ProbeError("no C value to choose from")
         _, C_best, clf, scaler = best
         if labels_per_class is None:  # refit on the whole pool with the chosen C
             scaler = StandardScaler().fit(Xtr)
@@ -322,7 +324,7 @@ def resolve_labels(ds: Any, label: str) -> np.ndarray:
             raise ProbeError(f"{getattr(ds, 'name', 'dataset')}: no 'attributes' labels (available: {sorted(labels)})")
         names = list(getattr(ds, "attribute_names", ()) or ())
         if not names:
-            from .worlds import ATTRIBUTE_NAMES
+            from interp.worlds import ATTRIBUTE_NAMES
 
             names = list(ATTRIBUTE_NAMES)
         if name not in names:
@@ -359,7 +361,7 @@ def subsample(images: np.ndarray, labels: np.ndarray, limit: int | None, seed: i
 
 
 def _open(data: str, root: str | None, split: str, size: int, limit: int | None, kwargs: dict[str, Any]):
-    from .data import open_dataset
+    from interp.data import open_dataset
 
     kw = dict(kwargs)
     if limit is not None and data in GENERATED_DATASETS and "n" not in kw:
@@ -371,24 +373,21 @@ def _open(data: str, root: str | None, split: str, size: int, limit: int | None,
 
 def _build_model(
     checkpoint: str | Path | None, random_d: bool, seed: int, image_size: int | None, preset: str, ndf: int | None
-):
+) -> tuple[Discriminator, ModelConfig, str | None]:
     """(D, config, checkpoint description)."""
-    from .config import ModelConfig
-    from .models import Discriminator
-
+    if checkpoint is None and not random_d:
+        raise ProbeError("a checkpoint is required unless random_d=True")
+    name: str | None = None
     if checkpoint is not None:
-        from .checkpoint import load_gan
+        from interp.io.checkpoint import load_gan
 
         loaded = load_gan(checkpoint)
         if loaded.D is None:
             raise ProbeError(f"{checkpoint}: checkpoint holds no discriminator")
         cfg, D = loaded.config, loaded.D
         name = str(loaded.path or checkpoint)
-    elif random_d:
+    else:  # random_d without a checkpoint: the preset's architecture
         cfg = ModelConfig.from_preset(preset, image_size or 64, ndf=ndf)
-        D, name = None, None
-    else:
-        raise ProbeError("a checkpoint is required unless random_d=True")
     if random_d:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -424,7 +423,7 @@ def run_probe(
 ) -> dict[str, Any]:
     """The whole protocol for one checkpoint and dataset; returns a JSON-able dict.
 
-    ``checkpoint``: anything :func:`interp.checkpoint.load_gan` takes. ``random_d=True`` replaces
+    ``checkpoint``: anything :func:`interp.io.checkpoint.load_gan` takes. ``random_d=True`` replaces
     its D by a freshly initialised D of the same architecture (``torch.manual_seed(seed)``) — the
     control a trained D should beat; without a checkpoint the architecture is
     ``ModelConfig.from_preset(preset, image_size or 64, ndf=ndf)``. ``image_size`` defaults to the
@@ -481,121 +480,28 @@ def run_probe(
         "per_draw": [
             {"accuracy": a, "C": c, "n_train": nt, "n_val": nv, "val_accuracy": vt, "not_converged": nc}
             for a, c, nt, nv, vt, nc in zip(res.accuracies, res.chosen_C, res.n_train, res.n_val,
-                                            res.val_accuracies, res.not_converged)
+                                            res.val_accuracies, res.not_converged, strict=True)
         ],
     }
 
 
 # --------------------------------------------------------------------------- command line
 
-_DESCRIPTION = """\
-Tables 1-2 of the DCGAN paper: the discriminator as a feature extractor.
 
-Every conv block of D (after its LeakyReLU) is max-pooled to a 4x4 grid, flattened and
-concatenated (F = 16*(ndf+2ndf+...); 16*15*ndf at 64 px, 16*7*ndf at 32 px; the paper's 28672 =
-16*(256+512+1024)). A linear L2-SVM (sklearn LinearSVC, squared hinge, standardised features) is
-trained on the train split and scored on the test split. C is chosen from a log grid on a
-validation split disjoint from the labelled examples. With --labels-per-class N, each of --draws
-draws samples N labelled images per class (the paper's SVHN protocol: N=100, 10,000 validation
-images); without it all train images are used (C chosen on a 20% split, then refit on all).
-Accuracy is the mean (std) over draws.
-
-Paper: CIFAR-10 82.8% accuracy (D trained on ImageNet-1k); SVHN, 1000 labels: 22.48% error.
---random-d gives the control: a freshly initialised D of the same architecture.
-"""
-
-_EPILOG = """\
-examples:
-  python -m interp.probe --checkpoint runs/faces-default --data faces --label attribute:smiling \\
-      --limit-train 4000 --limit-test 2000 --draws 3
-  python -m interp.probe --checkpoint runs/svhn/checkpoints/final.safetensors --data svhn \\
-      --data-root ~/data/svhn --labels-per-class 100 --draws 10 --out svhn_probe.json
-  python -m interp.probe --random-d --image-size 32 --data shapes --dataset-arg n=2000
-
-The JSON result (printed, and written to --out) holds accuracy, accuracy_std, dataset, ... ;
-bad input exits with status 2.
-"""
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m interp.probe",
-        description=_DESCRIPTION,
-        epilog=_EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--checkpoint", help="interp checkpoint / run directory / foreign checkpoint "
-                   "(optional with --random-d: then --preset/--image-size/--ndf give the architecture)")
-    p.add_argument("--data", required=True, help="dataset name (cifar10, svhn, shapes, faces, rooms, folder ...) or path")
-    p.add_argument("--data-root", help="where the dataset lives (not needed for shapes/faces/rooms)")
-    p.add_argument("--data-option", "--dataset-arg", dest="dataset_arg", action="append", type=parse_option, default=[], metavar="KEY=VALUE",
-                   help="extra open_dataset keyword (JSON value), e.g. n=600 or seed=1; repeatable")
-    p.add_argument("--train-split", default="train")
-    p.add_argument("--test-split", default="test")
-    p.add_argument("--image-size", type=int, help="default: the checkpoint's (must match it)")
-    p.add_argument("--label", default="class",
-                   help="'class', another integer label (e.g. has_bed, window_count), or "
-                        "'attribute:<name>' for faces (male, smiling, eyeglasses; yaw thresholded at 0)")
-    p.add_argument("--labels-per-class", type=int, help="labelled examples per class per draw (paper SVHN: 100); default all")
-    p.add_argument("--draws", type=int, default=5, help="label draws to average over (default 5)")
-    p.add_argument("--val-size", type=float,
-                   help="validation examples for choosing C (>=1: a count, <1: a fraction); "
-                        "default min(10000, rest) with --labels-per-class, else 20%% up to 10000")
-    p.add_argument("--Cs", type=float, nargs="+", default=list(DEFAULT_CS), metavar="C",
-                   help=f"the C grid (default {' '.join(f'{c:g}' for c in DEFAULT_CS)})")
-    p.add_argument("--max-iter", type=int, default=1000, help="LinearSVC max_iter (default 1000)")
-    p.add_argument("--limit-train", type=int, help="use the first N train images")
-    p.add_argument("--limit-test", type=int, help="use the first N test images")
-    p.add_argument("--seed", type=int, default=0, help="label draws and --random-d initialisation")
-    p.add_argument("--random-d", action="store_true", help="control: a freshly initialised D (seeded) instead of the trained one")
-    p.add_argument("--preset", default="examples", help="architecture for --random-d without --checkpoint")
-    p.add_argument("--ndf", type=int, help="D width for --random-d without --checkpoint")
-    p.add_argument("--batch-size", type=int, default=256, help="feature-extraction batch size")
-    p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--jobs", type=int, default=1, help="SVM classes fitted in parallel (one-vs-rest; -1: all cores; default 1)")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm progress bars")
-    p.add_argument("--out", help="also write the JSON result here")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    from .checkpoint import CheckpointError
-    from .config import ConfigError
-    from .data import DatasetError
-
-    args = build_parser().parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    val_size: int | float | None = args.val_size
-    if val_size is not None and val_size >= 1:
-        val_size = int(val_size)
-    try:
-        if args.checkpoint is None and not args.random_d:
-            raise ProbeError("--checkpoint is required (or pass --random-d for a random-D control)")
-        for name in ("draws", "labels_per_class", "limit_train", "limit_test", "batch_size", "max_iter"):
-            value = getattr(args, name)
-            if value is not None and value < 1:
-                raise ProbeError(f"--{name.replace('_', '-')} must be >= 1, got {value}")
-        result = run_probe(
-            args.checkpoint, args.data, data_root=args.data_root, train_split=args.train_split,
-            test_split=args.test_split, image_size=args.image_size, label=args.label,
-            labels_per_class=args.labels_per_class, draws=args.draws, limit_train=args.limit_train,
-            limit_test=args.limit_test, seed=args.seed, val_size=val_size, Cs=args.Cs,
-            random_d=args.random_d, preset=args.preset, ndf=args.ndf, batch_size=args.batch_size,
-            max_iter=args.max_iter, n_jobs=args.jobs,
-            dataset_kwargs=dict(args.dataset_arg), progress=not args.no_progress,
-        )
-    except (ProbeError, DatasetError, CheckpointError, ConfigError, FileNotFoundError, KeyError) as exc:
-        print(f"interp.probe: error: {exc}", file=sys.stderr)
-        return 2
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        from .atomic import atomic_write_text
-
-        atomic_write_text(Path(args.out), text + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
+def probe_values(trained: dict[str, Any], control: dict[str, Any]) -> dict[str, Any]:
+    """The ``table1`` metrics from two :func:`interp.analysis.probe.run_probe` results (trained D, random D)."""
+    return {
+        "accuracy": round(trained["accuracy"], 4),
+        "accuracy_std": round(trained["accuracy_std"], 4),
+        "dataset": trained["dataset"],
+        "accuracy_random_d": round(control["accuracy"], 4),
+        "accuracy_random_d_std": round(control["accuracy_std"], 4),
+        "chance": round(trained["chance"], 4),
+        "label": trained["label"],
+        "labels_per_class": trained["labels_per_class"],
+        "n_train": trained["n_train"], "n_val": trained["n_val"], "n_test": trained["n_test"],
+        "draws": trained["draws"], "feature_dim": trained["feature_dim"],
+        "chosen_C": [d["C"] for d in trained["per_draw"]],
+        "chosen_C_random_d": [d["C"] for d in control["per_draw"]],
+        "protocol": "D conv blocks max-pooled to 4x4, concatenated, standardised; LinearSVC, C on validation",
+    }

@@ -1,0 +1,1 @@
+"""Command layer: the ``interp`` console script and its subcommands (see :mod:`interp.cli.main`)."""

@@ -1,0 +1,128 @@
+"""``python -m interp.figures``: draw the paper's figures and measure the number behind each."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from interp.cli.options import USER_ERRORS, check_device, error_line, nonnegative_int, parse_option
+from interp.figures import FIGURES, FigureContext, list_figures, run_figure
+
+EPILOG = """\
+examples:
+  python -m interp.figures --list
+  python -m interp.figures --all                          # default models, into figures/
+  python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
+  python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
+  python -m interp.figures --only fig7 --option 'fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90'
+
+Default models: runs/rooms-default and runs/faces-default (trained first if missing, as
+scripts/main.sh does); --quick uses tiny stand-ins (runs/quick-*) and the quick instruments.
+Every figure writes its PNG(s) and one section of OUT/metrics.json (with checkpoint, data, seed).
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m interp.figures", description=__doc__, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--all", action="store_true", help="draw every registered figure")
+    which.add_argument("--only", nargs="+", metavar="NAME", help="draw only these figures (see --list)")
+    which.add_argument("--list", action="store_true", help="list the figures and exit")
+    p.add_argument("--checkpoint", metavar="PATH",
+                   help="a checkpoint file or run directory; replaces the default model for the figures of its "
+                        "world (Figs. 2/3 use its checkpoints/epoch_001 and epoch_005 when it is a run directory)")
+    p.add_argument("--data", metavar="NAME",
+                   help="what --checkpoint was trained on (rooms, faces, svhn, lsun, ...) when its metadata does not say; "
+                        "with --data-root, real images of it feed the figures that need real images (Fig. 5)")
+    p.add_argument("--data-root", metavar="PATH",
+                   help="where the real dataset named by --data lives (folder, lmdb, .mat, CIFAR batches ...)")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures/)")
+    p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every latent sample (default 0)")
+    p.add_argument("--quick", action="store_true",
+                   help="tiny default models, quick instruments and small sample counts (tests, smoke runs)")
+    p.add_argument("--device", default="cpu", help="device for the models (default cpu)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    p.add_argument("--debug", action="store_true", help="show the full traceback of errors (for bug reports)")
+    p.add_argument("--option", action="append", default=[], type=parse_option, metavar="FIG.KEY=VALUE",
+                   help="a setting of one figure (repeatable; VALUE read as JSON when it is JSON), e.g. "
+                        "fig7.exemplars=... or fig8.left=3,17,42,8 (see each figure's module docstring)")
+    return p
+
+
+def figure_options(pairs: Sequence[tuple[str, object]]) -> dict[str, dict[str, object]]:
+    """[("fig7.exemplars", v), ...] -> {"fig7": {"exemplars": v}}; unknown figures raise ValueError."""
+    out: dict[str, dict[str, object]] = {}
+    for key, value in pairs:
+        fig, sep, name = key.partition(".")
+        if not sep or not name:
+            raise ValueError(f"--option {key}=...: expected FIG.KEY=VALUE, e.g. fig7.exemplars=...")
+        if fig not in FIGURES:
+            raise ValueError(f"--option {key}=...: unknown figure {fig!r}; choose from {', '.join(list_figures())}")
+        out.setdefault(fig, {})[name] = value
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = build_parser()
+    args = p.parse_args(argv)
+    names = list_figures()
+    if args.list:
+        width = max(map(len, names))
+        for n in names:
+            spec = FIGURES[n]
+            print(f"{n:<{width}}  [{spec.world or 'any'}]  {spec.title}")
+        return 0
+    if not args.all and not args.only:
+        p.print_usage(sys.stderr)
+        print("error: choose --all, --only NAME ... or --list", file=sys.stderr)
+        return 2
+    chosen = names if args.all else list(dict.fromkeys(args.only))
+    unknown = [n for n in chosen if n not in FIGURES]
+    if unknown:
+        print(f"error: unknown figure(s) {', '.join(unknown)}; choose from: {', '.join(names)}", file=sys.stderr)
+        return 2
+    try:
+        options = figure_options(args.option)
+        check_device(args.device)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
+                        data=args.data, data_root=args.data_root, device=args.device, progress=args.progress,
+                        options=options)
+    failed, written = [], []
+    for name in chosen:
+        t0 = time.time()
+        print(f"[figures] {name}: {FIGURES[name].title}", flush=True)
+        try:
+            result = run_figure(name, ctx)
+        except Exception as exc:  # one broken figure should not lose the others
+            if args.debug or not isinstance(exc, USER_ERRORS):  # a bug: keep the traceback for the report
+                traceback.print_exc()
+            print(f"[figures] {name} FAILED: {error_line(exc)}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
+        written.append(name)
+        shown = {k: v for k, v in result.metrics.items() if not isinstance(v, (list, dict))}
+        print(f"  model: {result.metrics.get('checkpoint')} (data: {result.metrics.get('data')})")
+        for png in result.png_paths:
+            print(f"  wrote {png}")
+        print(f"  {json.dumps(shown)}  ({time.time() - t0:.1f} s)", flush=True)
+    if written:
+        print(f"[figures] metrics ({', '.join(written)}): {ctx.metrics_path}")
+    else:
+        print("[figures] nothing was written", file=sys.stderr)
+    if failed:
+        print(f"[figures] failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""File layer: atomic writes, safetensors files, checkpoints (ours and foreign formats), images."""
