@@ -567,3 +567,25 @@ def test_load_gan_dispatches_to_foreign_formats(tmp_path: Path, theano_reference
     write_theano(tmp_path / "theano", "svhn", gen, dis)
     theano = load_gan(next((tmp_path / "theano").glob("*gen_params*")))
     assert theano.config.preset == "paper" and theano.config.bn_batch_stats
+
+
+def test_z_law_of_a_foreign_checkpoint_can_be_given_but_not_contradicted(tmp_path: Path) -> None:
+    """The authors' SVHN G has the paper architecture (uniform z guessed) but Gaussian z: --z normal says
+    so, and samples change accordingly; an interp checkpoint records its z law, so --z may not contradict it."""
+    from interp.core.latent import sample_z
+    from interp.io.checkpoint import CheckpointError, load_gan, save_checkpoint, with_z_distribution
+
+    gen, dis = theano_params(nc=3)
+    write_theano(tmp_path / "authors", "svhn", gen, dis)
+    g_file = next((tmp_path / "authors").glob("svhn_gen_params*"))
+    gan = load_gan(g_file)
+    assert gan.config.z_distribution == "uniform"
+    normal = with_z_distribution(gan, "normal")
+    assert normal.config.z_distribution == "normal" and normal.G is not None and normal.G.cfg.z_distribution == "normal"
+    z = sample_z(64, normal.config, seed=0)
+    assert z.abs().max() > 1.0  # Gaussian, not U[-1, 1]
+    assert normal.meta["z_distribution_given"] == "normal"
+    assert normal.D is not None
+    native = save_checkpoint(tmp_path / "native", normal.G, normal.D, normal.config, {"epoch": 1})
+    with pytest.raises(CheckpointError, match="--z uniform"):
+        with_z_distribution(load_gan(native), "uniform")

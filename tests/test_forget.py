@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from interp.analysis import ablate, channel_means, record
-from interp.analysis.annotations import Box, write_boxes
+from interp.analysis.annotations import Box, read_boxes, write_boxes
 from interp.analysis.forget import (
     ClassMeter,
     ForgetConfig,
@@ -357,6 +357,42 @@ def test_hand_annotation_session_and_fallbacks(painter, tmp_path, capsys):
     bare = AnnotationSession.create(G, cfg, n=4, work=tmp_path / "bare")
     with pytest.raises(ValueError, match="no window boxes"):
         bare.collect()
+
+
+def test_hand_annotation_survives_a_kernel_restart(painter, tmp_path, capsys):
+    """A new session on the same work folder (what a kernel restart gives) shows the saved boxes on the
+    widget; drawing one more box keeps the earlier ones (merged, old file backed up); only clear()
+    removes saved boxes, and never without a backup. Imported or automatic boxes never touch the file."""
+    pytest.importorskip("jupyter_bbox_widget")
+    from interp.notebooks.annotation import AnnotationSession
+
+    G, cfg = painter
+    work = tmp_path / "w"
+    first = AnnotationSession.create(G, cfg, n=12, work=work, cols=4)
+    ox, oy = first.layout.origin(7)
+    first.widget().bboxes = [{"x": ox + 2, "y": oy + 4, "width": 10, "height": 6, "label": "window"}]
+    first.collect()
+    assert read_boxes(first.boxes_path) == [Box(7, 1, 2, 6, 5)]
+
+    second = AnnotationSession.create(G, cfg, n=12, work=work, cols=4)   # after the restart
+    w = second.widget()
+    assert len(w.bboxes) == 1 and second.layout.to_sample(**{k: w.bboxes[0][k] for k in ("x", "y", "width", "height")}) \
+        == Box(7, 1, 2, 6, 5)
+    ox, oy = second.layout.origin(2)
+    w.bboxes = [*w.bboxes, {"x": ox, "y": oy, "width": 8, "height": 8, "label": "window"}]
+    per = second.collect()
+    assert sorted(read_boxes(second.boxes_path), key=lambda b: b.image) == [Box(2, 0, 0, 4, 4), Box(7, 1, 2, 6, 5)]
+    assert per[2].tolist() == [[0, 0, 4, 4]] and per[7].tolist() == [[1, 2, 6, 5]]
+    assert read_boxes(work / "boxes.bak1.csv") == [Box(7, 1, 2, 6, 5)]
+    assert "1 new, 1 saved earlier" in second.source
+    w.bboxes = []                                    # deleting on the widget does not delete saved boxes ...
+    second.collect()
+    assert len(read_boxes(second.boxes_path)) == 2
+    other = write_boxes(tmp_path / "mine.csv", [Box(3, 0, 0, 8, 8)])
+    second.collect(other)                             # ... nor does an import
+    assert len(read_boxes(second.boxes_path)) == 2
+    backup = second.clear()                           # only this does, with a backup
+    assert not second.boxes_path.exists() and len(read_boxes(backup)) == 2 and w.bboxes == []
 
 
 def test_hand_annotation_notebook_builds():

@@ -73,6 +73,14 @@ class SheetLayout:
         r, c = divmod(index, self.cols)
         return self.pad + c * (self.tile + self.pad), self.pad + r * (self.label_h + self.tile + self.pad) + self.label_h
 
+    def to_sheet(self, box: Box) -> dict[str, Any]:
+        """A :class:`Box` in sample pixels as a jupyter-bbox-widget box (sheet pixels): the inverse of
+        :meth:`to_sample` for boxes inside their tile."""
+        ox, oy = self.origin(box.image)
+        s = float(self.scale)
+        return {"x": ox + box.x0 * s, "y": oy + box.y0 * s, "width": (box.x1 - box.x0) * s,
+                "height": (box.y1 - box.y0) * s, "label": box.label}
+
     def sample_at(self, x: float, y: float) -> int | None:
         """The sample whose tile holds sheet point (x, y), or None (padding, number band, outside)."""
         c = int((x - self.pad) // (self.tile + self.pad))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import torch
 
 from interp.figures.metrics import update_metrics
-from interp.io.checkpoint import SUFFIX, LoadedGAN, load_gan
+from interp.io.checkpoint import SUFFIX, LoadedGAN, load_gan, with_z_distribution
 from interp.train.defaults import FIG_EPOCHS, ensure_default_model
 from interp.worlds import trained_on, world_of
 
@@ -40,7 +40,8 @@ class FigureContext:
     figure (each figure measures it with the instruments of the world it was trained on; where
     there is none, the numbers are null with a note). ``gan_override``: an already loaded model,
     same rule. ``data``: the world / data name of the checkpoint when its metadata does not say
-    (foreign files); a ``data`` that contradicts the metadata is an error.
+    (foreign files); a ``data`` that contradicts the metadata is an error. ``z``: the z law
+    (``uniform`` / ``normal``) of a foreign checkpoint, which its file does not record.
     ``options``: per-figure settings, ``{"fig7": {"exemplars": ...}}`` (CLI: ``--option fig7.exemplars=...``).
     """
 
@@ -50,6 +51,7 @@ class FigureContext:
     checkpoint: str | Path | None = None
     gan_override: LoadedGAN | None = None
     data: str | None = None
+    z: str | None = None
     data_root: str | Path | None = None
     device: str = "cpu"
     progress: bool = True
@@ -97,6 +99,8 @@ class FigureContext:
         if "override" not in self._cache:
             gan = load_gan(self.checkpoint, device=self.device)
             self._check_data(gan)
+            if self.z is not None:
+                gan = with_z_distribution(gan, self.z)
             self._cache["override"] = gan
         return self._cache["override"]
 
@@ -195,7 +199,7 @@ class FigureContext:
 
     def provenance(self, gan: LoadedGAN, **extra: Any) -> dict[str, Any]:
         return {"checkpoint": str(gan.path) if gan.path is not None else None, "data": self.data_name(gan),
-                "seed": self.seed, "quick": self.quick, **extra}
+                "seed": self.seed, "quick": self.quick, "z_distribution": gan.config.z_distribution, **extra}
 
     def record(self, section: str, gan: LoadedGAN, values: dict[str, Any]) -> dict[str, Any]:
         """Write ``values`` (+ provenance) as section ``section`` of ``metrics.json``."""

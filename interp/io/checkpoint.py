@@ -15,6 +15,7 @@ and returns ready, eval-mode G and D.
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -63,6 +64,30 @@ class LoadedGAN:
         if self.D is None:
             raise CheckpointError(f"{self.path or 'this checkpoint'} holds no discriminator (e.g. a generator-only foreign checkpoint)")
         return self.D
+
+
+#: formats whose z law is inferred from the architecture (the file does not record it)
+FOREIGN_FORMATS = ("pytorch_example", "theano")
+
+
+def with_z_distribution(gan: LoadedGAN, z: str) -> LoadedGAN:
+    """``gan`` sampling z from ``z`` (``"uniform"`` or ``"normal"``) — for foreign checkpoints, whose
+    z law interp can only guess from the architecture (the DCGAN authors' SVHN model has the
+    ``paper`` architecture but Gaussian z). An interp checkpoint records its z law: a different
+    ``z`` is then a CheckpointError."""
+    if z not in ("uniform", "normal"):
+        raise CheckpointError(f"--z must be 'uniform' or 'normal', got {z!r}")
+    if z == gan.config.z_distribution:
+        return gan
+    if gan.meta.get("format") not in FOREIGN_FORMATS:
+        raise CheckpointError(f"--z {z}: {gan.path} was trained with {gan.config.z_distribution} z (its metadata "
+                              "says so); --z is only for foreign checkpoints that do not record it")
+    cfg = dataclasses.replace(gan.config, z_distribution="uniform" if z == "uniform" else "normal")
+    for model in (gan.G, gan.D):
+        if model is not None:
+            model.cfg = cfg
+    meta = {**gan.meta, "z_distribution_given": z}
+    return LoadedGAN(gan.G, gan.D, cfg, meta, gan.path)
 
 
 # --------------------------------------------------------------------------- writing

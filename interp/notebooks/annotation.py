@@ -29,6 +29,7 @@ import torch
 from interp.analysis.annotations import Box, boxes_per_image, read_boxes, write_boxes
 from interp.analysis.sample_sheet import SheetLayout, boxes_from_sheet, render_sheet
 from interp.io.images import save_png
+from interp.io.atomic import atomic_write_bytes
 
 WIDGET_HINT = "pip install jupyter-bbox-widget  (then reload JupyterLab)"
 
@@ -85,16 +86,47 @@ class AnnotationSession:
     def boxes_path(self) -> Path:
         return self.work / "boxes.csv"
 
+    def saved(self) -> list[Box]:
+        """The boxes already in ``work/boxes.csv`` (drawn in an earlier kernel, or by hand), or []."""
+        return read_boxes(self.boxes_path, image_size=self.image_size) if self.boxes_path.is_file() else []
+
     def widget(self) -> Any:
-        """A ``BBoxWidget`` over the sheet (class ``window``), or None (with a hint) if the package is
-        missing. Boxes drawn on it are read by :meth:`collect`."""
+        """A ``BBoxWidget`` over the sheet (class ``window``) that already shows the saved boxes, or None
+        (with a hint) if the package is missing. Boxes drawn on it are read by :meth:`collect`."""
         try:
             from jupyter_bbox_widget import BBoxWidget
         except ImportError:
             print(f"jupyter-bbox-widget is not installed, so boxes cannot be drawn here: {WIDGET_HINT}")
             return None
-        self._widget = BBoxWidget(image=str(self.sheet_path), classes=["window"], hide_buttons=True)
+        saved = [self.layout.to_sheet(b) for b in self.saved() if b.image < self.n]
+        self._widget = BBoxWidget(image=str(self.sheet_path), classes=["window"], hide_buttons=True, bboxes=saved)
+        if saved:
+            print(f"{len(saved)} boxes saved earlier in {self.boxes_path} are shown; draw more, then run the next cell")
         return self._widget
+
+    def clear(self) -> Path | None:
+        """Forget the saved boxes on purpose: ``work/boxes.csv`` is moved to a numbered backup (returned)
+        and the widget is emptied. Nothing else ever removes saved boxes."""
+        backup = self._backup()
+        if backup is not None:
+            self.boxes_path.unlink()
+        if self._widget is not None:
+            self._widget.bboxes = []
+        print(f"cleared the saved boxes (backup: {backup})" if backup else "there were no saved boxes")
+        return backup
+
+    def _backup(self) -> Path | None:
+        """Copy ``work/boxes.csv`` to the next free ``work/boxes.bak<N>.csv`` (atomically; readable as a box
+        file, e.g. ``BOXES = "runs/fig6_hand/boxes.bak1.csv"``); None if there is no file."""
+        if not self.boxes_path.is_file():
+            return None
+        p = self.boxes_path
+        k = 1
+        while p.with_name(f"{p.stem}.bak{k}{p.suffix}").exists():
+            k += 1
+        backup = p.with_name(f"{p.stem}.bak{k}{p.suffix}")
+        atomic_write_bytes(backup, self.boxes_path.read_bytes())
+        return backup
 
     def drawn(self) -> list[Box]:
         """The boxes drawn on the widget so far, in sample pixels."""
@@ -108,8 +140,14 @@ class AnnotationSession:
         ``work/boxes.csv`` (and COCO ``work/boxes.json``); ``self.source`` says which was used."""
         drawn = self.drawn()
         existing = self.boxes_path if self.boxes_path.is_file() else None
-        if drawn:
-            boxes, self.source = drawn, f"drawn on the widget ({len(drawn)} boxes)"
+        if drawn:  # merged with the saved ones: a new box never loses an earlier one
+            saved = self.saved()
+            known = {_key(b) for b in saved}
+            new = [b for b in drawn if _key(b) not in known]
+            boxes = saved + new
+            save = save and bool(new)  # nothing new: the file stays as it is
+            self.source = (f"drawn on the widget ({len(new)} new, {len(saved)} saved earlier)" if saved
+                           else f"drawn on the widget ({len(drawn)} boxes)")
         elif boxes_file is not None:
             boxes, self.source = read_boxes(boxes_file, image_size=self.image_size), f"imported from {boxes_file}"
         elif existing is not None and read_boxes(existing):
@@ -125,9 +163,16 @@ class AnnotationSession:
                              f"put them in {self.boxes_path} (image,x0,y0,x1,y1 in sample pixels)")
         path = boxes_file if boxes_file is not None and not drawn else self.boxes_path
         per = boxes_per_image(boxes, self.n, self.image_size, path=path)
+        save = save and bool(drawn)  # only drawn boxes are stored; an imported file stays where it is
         if save:
+            self._backup()
             write_boxes(self.boxes_path, boxes)
             write_boxes(self.work / "boxes.json", boxes, n_images=self.n, image_size=self.image_size)
         print(f"boxes: {self.source}: {sum(len(b) for b in per)} boxes on {sum(len(b) > 0 for b in per)} of "
               f"{self.n} samples" + (f"; saved to {self.boxes_path}" if save else ""))
         return per
+
+
+def _key(box: Box) -> tuple[int, float, float, float, float, str]:
+    """A box's identity up to float noise (a saved box shown on the widget and read back)."""
+    return (box.image, round(box.x0, 3), round(box.y0, 3), round(box.x1, 3), round(box.y1, 3), box.label)
