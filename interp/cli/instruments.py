@@ -26,6 +26,13 @@ from interp.instruments.registry import (
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m interp.instruments",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="""examples:
+  python -m interp.instruments train                          # both instruments (trained once, then cached)
+  python -m interp.instruments train --only room_segmenter --threads 1
+  python -m interp.instruments evaluate --only face_attributes --n-test 2000
+  python -m interp.instruments train --quick --cache-dir /tmp/cache   # the tiny test-size ones
+""",
         description="Measuring instruments trained on the embedded worlds (rooms segmenter, face attribute net). "
                     "'train' trains any missing instrument (or loads it from the cache) and prints the held-out "
                     "metrics measured right after training; 'evaluate' re-measures the (trained or loaded) "

@@ -19,7 +19,10 @@ from interp.io.checkpoint import load_gan
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="interp measure", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog="""examples:
+  interp measure --checkpoint runs/rooms-default --n 500
+  interp measure --checkpoint runs/faces-default/checkpoints/epoch_005.safetensors --seed 1
+""")
     p.add_argument("--checkpoint", required=True, help="run directory or checkpoint trained on rooms or faces")
     p.add_argument("--n", type=int, default=500, help="generated (and real) samples to measure (default 500)")
     p.add_argument("--seed", type=int, default=0, help="seed of the latent vectors (default 0)")
