@@ -14,7 +14,6 @@ import pytest
 import torch
 from torch import nn
 
-from interp.analysis import ablate, channel_means, record
 from interp.analysis.annotations import Box, read_boxes, write_boxes
 from interp.analysis.forget import (
     ClassMeter,
@@ -33,6 +32,7 @@ from interp.analysis.forget import (
 )
 from interp.cli.forget import main as forget_main
 from interp.core.config import ModelConfig
+from interp.core.hooks import ablate, channel_means, record
 from interp.core.latent import sample_z
 from interp.core.models import Discriminator, Generator
 from interp.figures import FigureContext, read_metrics, run_figure

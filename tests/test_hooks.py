@@ -10,8 +10,8 @@ import pytest
 import torch
 from torch import nn
 
-from interp.analysis import LayerNotFoundError, ablate, channel_means, penultimate_features, record
 from interp.core.config import ModelConfig
+from interp.core.hooks import LayerNotFoundError, ablate, channel_means, penultimate_features, record
 from interp.core.models import Generator
 
 

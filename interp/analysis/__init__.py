@@ -1,44 +1,13 @@
-"""Analyses of trained DCGANs: layer recording/ablation and guided backpropagation.
+"""Analysis layer: every measurement and procedure behind a figure (no plotting here).
 
-``interp.core.hooks`` (record / ablate / channel_means / penultimate_features) is imported
-eagerly; ``interp.analysis.guided_backprop`` (needs captum) is imported on first use.
+* ``forget`` — Fig. 6: window feature maps found by a logistic regression, dropped, measured.
+* ``filters`` / ``guided_backprop`` — Fig. 5: D's most active filters, guided backprop, object energy.
+* ``walks`` — Fig. 4: latent interpolation and the largest-step ratio.
+* ``exemplars`` / ``arithmetic`` / ``turn`` — Figs. 7-8: exemplar means, vector arithmetic, turn vector.
+* ``samples`` / ``memorization`` — Figs. 2-3 and the nearest-neighbour check.
+* ``probe`` — Tables 1-2: D's features + a linear L2-SVM.
+* ``measure`` — what a rooms / faces generator draws; ``dedup`` — the paper's autoencoder hash.
+* ``annotations`` / ``sample_sheet`` — box files (CSV, COCO) and numbered sample sheets.
+
+Layer hooks (record / ablate) live in :mod:`interp.core.hooks`.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from interp.core.hooks import (
-    LayerNotFoundError,
-    Recording,
-    ablate,
-    channel_means,
-    eval_mode,
-    penultimate_features,
-    record,
-    resolve_layer,
-)
-
-# (the function ``guided_backprop`` is not re-exported: it shares its name with the submodule;
-# use ``from interp.analysis.guided_backprop import guided_backprop``)
-_LAZY = {"max_responses", "LeakyGuidedBackprop", "LeakyNeuronGuidedBackprop"}
-
-__all__ = [
-    "LayerNotFoundError",
-    "Recording",
-    "ablate",
-    "channel_means",
-    "eval_mode",
-    "penultimate_features",
-    "record",
-    "resolve_layer",
-    *sorted(_LAZY),
-]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from interp.analysis import guided_backprop as _gb
-
-        return getattr(_gb, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
