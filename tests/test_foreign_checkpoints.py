@@ -589,3 +589,44 @@ def test_z_law_of_a_foreign_checkpoint_can_be_given_but_not_contradicted(tmp_pat
     native = save_checkpoint(tmp_path / "native", normal.G, normal.D, normal.config, {"epoch": 1})
     with pytest.raises(CheckpointError, match="--z uniform"):
         with_z_distribution(load_gan(native), "uniform")
+
+
+@pytest.mark.slow
+def test_a_pytorch_example_pair_goes_through_every_figure(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`interp figures --all --checkpoint netG_epoch_3.pth`: every figure draws THAT model (its D found
+    beside it), each metrics section names the file, nothing falls back to a default model, and the
+    numbers that need an instrument of the model's world are null with a note (the file does not say
+    what it was trained on)."""
+    from interp.cli.figures import main
+    from interp.figures import list_figures, read_metrics
+
+    _, _, g_path, _ = save_pair(tmp_path, size=64, epoch=3)
+    out = tmp_path / "figs"
+    env_guard = {k: os.environ.get(k) for k in ("INTERP_QUICK_ROOMS_RUN", "INTERP_QUICK_FACES_RUN")}
+    os.environ["INTERP_QUICK_ROOMS_RUN"] = os.environ["INTERP_QUICK_FACES_RUN"] = str(tmp_path / "no-default-model")
+    try:
+        code = main(["--all", "--quick", "--checkpoint", str(g_path), "--out", str(out), "--no-progress"])
+    finally:
+        for k, v in env_guard.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    printed = capsys.readouterr()
+    assert code == 0, printed.err
+    assert not (tmp_path / "no-default-model").exists()
+    m = read_metrics(out / "metrics.json")
+    assert set(m) == set(list_figures())
+    for name, section in m.items():
+        assert section["checkpoint"] == str(g_path), name
+        assert f"  model: {g_path}" in printed.out
+    assert m["fig2"]["fd"] is None and m["fig2"]["note"]
+    assert m["fig7"]["success"] is None and m["fig8"]["spearman"] is None
+    assert m["fig2"]["epoch"] == 3 and m["fig4"]["max_step_ratio"] >= 1.0
+    # drawn where there is something to draw; Fig. 6 (no boxes), memorisation (no reference images) and
+    # table1 (no labels) say why not in their notes
+    assert {p.name for p in out.glob("*.png")} == {
+        "fig2_samples_epoch1.png", "fig3_samples_epoch5.png", "fig4_latent_walk.png", "fig5_guided_backprop.png",
+        "fig7_sample_sheet.png", "fig8_sample_sheet.png"}
+    for name in ("fig6", "memorization", "table1"):
+        assert m[name]["note"], name
