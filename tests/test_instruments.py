@@ -4,6 +4,8 @@ The quick instruments are trained once per session (into the session cache, see 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -220,3 +222,72 @@ def test_celeba_attributes_train_the_classifier(tmp_path, monkeypatch) -> None:
     assert not model.has_yaw
     with pytest.raises(ValueError, match="Wavy_Hair"):
         attribute_classifier_from_dataset(ds, ["Wavy_Hair"], steps=1)
+
+
+def _celeba_with_landmarks(root, n: int = 120, partition: bool = True):
+    """A CelebA-format folder of rendered faces with attribute, landmark and (optionally) partition
+    files in the real formats; landmarks put the nose off the eye midpoint by the rendered yaw."""
+    from PIL import Image
+
+    from interp.data.celeba import LANDMARK_NAMES, NOSE_DEPTH
+    from interp.worlds import render
+
+    (root / "img_align_celeba").mkdir(parents=True)
+    batch = render("faces", range(n), seed=7, size=64)
+    attr_lines = [str(n), "Eyeglasses Male Smiling"]
+    lm_lines = [str(n), " ".join(LANDMARK_NAMES)]
+    for i, (img, att) in enumerate(zip(batch.images, batch.attributes, strict=True)):
+        name = f"{i + 1:06d}.jpg"
+        Image.fromarray(img).resize((178, 218)).save(root / "img_align_celeba" / name, quality=95)
+        attr_lines.append(name + " " + " ".join("1" if v else "-1" for v in (att[2], att[0], att[1])))
+        yaw = float(att[3])
+        nose_x = 89 + 36 * NOSE_DEPTH * np.tan(yaw * np.pi / 4)   # eyes at 71 and 107: 36 px apart
+        lm_lines.append(f"{name} 71 111 107 111 {nose_x:.0f} 135 75 152 103 152")
+    (root / "list_attr_celeba.txt").write_text("\n".join(attr_lines) + "\n")
+    (root / "list_landmarks_align_celeba.txt").write_text("\n".join(lm_lines) + "\n")
+    if partition:
+        (root / "list_eval_partition.txt").write_text(
+            "".join(f"{i + 1:06d}.jpg {0 if i < n - 20 else 1}\n" for i in range(n)))
+    return batch.attributes
+
+
+def test_celeba_landmarks_give_a_yaw_proxy(tmp_path) -> None:
+    """list_landmarks_align_celeba.txt is read, and the yaw proxy recovers the yaw the landmarks encode."""
+    from interp.data import open_dataset
+    from interp.data.celeba import yaw_from_landmarks
+
+    attrs = _celeba_with_landmarks(tmp_path / "c", n=40, partition=False)
+    ds = open_dataset("celeba", tmp_path / "c", image_size=32, crop=None)
+    assert ds.labels["landmarks"].shape == (40, 10)
+    np.testing.assert_allclose(ds.labels["yaw"], attrs[:, 3], atol=0.06)  # landmarks rounded to whole pixels
+    # by hand: nose 12 px right of the midpoint of eyes 40 px apart -> atan(0.3 / 0.55) / 45 deg
+    assert yaw_from_landmarks(np.array([[60, 0, 100, 0, 92, 0, 0, 0, 0, 0]]))[0] == pytest.approx(
+        np.arctan(0.3 / 0.55) / (np.pi / 4), abs=1e-6)
+    bad = tmp_path / "c" / "list_landmarks_align_celeba.txt"
+    bad.write_text(bad.read_text().replace("000003.jpg", "000003.jpg x"))
+    with pytest.raises(ValueError, match="list_landmarks_align_celeba.txt line 5"):
+        open_dataset("celeba", tmp_path / "c", image_size=32, crop=None)
+
+
+@pytest.mark.slow
+def test_celeba_instrument_end_to_end(tmp_path, capsys) -> None:
+    """`interp instruments celeba` trains attributes + yaw on a CelebA-format folder, measures them on the
+    val split, saves them with their provenance; the saved net loads back and predicts yaw."""
+    from interp.cli.instruments import main
+    from interp.instruments.face_attributes import predict_attributes
+    from interp.instruments.user import load_user_instrument
+    from interp.io.instrument_files import load_instrument
+
+    _celeba_with_landmarks(tmp_path / "c", n=120)
+    out = tmp_path / "inst" / "celeba_faces"
+    assert main(["celeba", "--data-root", str(tmp_path / "c"), "--out", str(out), "--steps", "60",
+                 "--no-progress", "--threads", "1"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["accuracy"]) == {"Male", "Smiling", "Eyeglasses"} and printed["n_images"] == 20
+    assert printed["yaw_mae"] < 0.5
+    _, config = load_instrument(out)
+    assert config["data"]["n_train"] == 100 and "val split" in config["held_out"] and "proxy" in config["yaw"]
+    net = load_user_instrument(out)
+    assert net.has_yaw and set(predict_attributes(net, np.zeros((2, 3, 64, 64), np.uint8))) == {
+        "Male", "Smiling", "Eyeglasses", "yaw"}
+    assert main(["celeba", "--data-root", str(tmp_path / "missing"), "--out", str(out)]) == 2

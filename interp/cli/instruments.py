@@ -32,12 +32,20 @@ def _parser() -> argparse.ArgumentParser:
   python -m interp.instruments train --only room_segmenter --threads 1
   python -m interp.instruments evaluate --only face_attributes --n-test 2000
   python -m interp.instruments train --quick --cache-dir /tmp/cache   # the tiny test-size ones
+  python -m interp.instruments celeba --data-root ~/data/celeba --out my_instruments/celeba_faces
 """,
         description="Measuring instruments trained on the embedded worlds (rooms segmenter, face attribute net). "
                     "'train' trains any missing instrument (or loads it from the cache) and prints the held-out "
                     "metrics measured right after training; 'evaluate' re-measures the (trained or loaded) "
                     "instruments on held-out renders now. Output: one JSON object on stdout.")
-    p.add_argument("command", choices=["train", "evaluate"], help="train-or-load, or re-measure")
+    p.add_argument("command", choices=["train", "evaluate", "celeba"],
+                   help="train-or-load, re-measure, or train an attribute + yaw net on YOUR CelebA-format folder")
+    p.add_argument("--data-root", help="celeba: the CelebA folder (img_align_celeba/, list_attr_celeba.txt, and "
+                                       "list_landmarks_align_celeba.txt for yaw)")
+    p.add_argument("--out", help="celeba: where to save the instrument (.safetensors + .json)")
+    p.add_argument("--attributes", default="Male,Smiling,Eyeglasses", help="celeba: attribute columns (comma-separated)")
+    p.add_argument("--steps", type=int, default=1000, help="celeba: training steps (default 1000)")
+    p.add_argument("--limit", type=int, help="celeba: use only the first N training images")
     p.add_argument("--only", choices=NAMES, action="append", help="only this instrument (repeatable; default: all)")
     p.add_argument("--quick", action="store_true", help="tiny, short configs (tests/CI; ~30 s each), not the real ones")
     p.add_argument("--cache-dir", default=None, help="cache root (default $INTERP_CACHE_DIR or ~/.cache/interp); "
@@ -53,6 +61,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
+    if args.command == "celeba":
+        return _celeba(args)
     result: dict[str, object] = {}
     for name in args.only or NAMES:
         t0 = time.time()
@@ -69,6 +79,25 @@ def main(argv: list[str] | None = None) -> int:
             extra = {"evaluate_seconds": round(time.time() - t0, 1)}
         result[name] = {**headline(name, metrics), **extra, **({"metrics": metrics} if args.full else {})}
     json.dump(result, sys.stdout, indent=2, default=float)
+    print()
+    return 0
+
+
+def _celeba(args: argparse.Namespace) -> int:
+    """Train an attribute (+ yaw) net on the user's CelebA folder; print its held-out metrics."""
+    from interp.instruments.user import train_celeba_instrument
+
+    if not args.data_root or not args.out:
+        print("error: celeba needs --data-root DIR and --out FILE", file=sys.stderr)
+        return 2
+    names = [n.strip() for n in args.attributes.split(",") if n.strip()]
+    try:
+        path, metrics = train_celeba_instrument(args.data_root, args.out, names=names, steps=args.steps,
+                                                seed=args.seed, limit=args.limit, progress=not args.no_progress)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    json.dump({"path": str(path), **metrics}, sys.stdout, indent=2, default=float)
     print()
     return 0
 

@@ -1,4 +1,5 @@
-"""CelebA (aligned & cropped): ``root/img_align_celeba/*.jpg`` + ``root/list_attr_celeba.txt``.
+"""CelebA (aligned & cropped): ``root/img_align_celeba/*.jpg`` + ``root/list_attr_celeba.txt``
+(+ ``list_landmarks_align_celeba.txt`` when present: five landmarks per image and a yaw proxy).
 
 Geometry (the DCGAN-era convention, e.g. carpedm20/DCGAN-tensorflow): a centred 108 x 108 crop of the
 178 x 218 aligned image, then a Lanczos resize to ``image_size``. ``crop`` changes the side (148 is
@@ -49,6 +50,51 @@ def read_attributes(path: Path) -> tuple[list[str], list[str], np.ndarray]:
     if len(files) != declared:
         raise DatasetError(f"{path}: line 1 declares {declared} images but {len(files)} are listed")
     return files, names, np.asarray(rows, np.float32).reshape(len(files), len(names))
+
+
+LANDMARK_NAMES: tuple[str, ...] = ("lefteye_x", "lefteye_y", "righteye_x", "righteye_y", "nose_x", "nose_y",
+                                   "leftmouth_x", "leftmouth_y", "rightmouth_x", "rightmouth_y")
+#: nose protrusion over the inter-ocular distance of a typical face: the nose's sideways offset from
+#: the eye midpoint is NOSE_DEPTH · tan(yaw) inter-ocular distances
+NOSE_DEPTH = 0.55
+
+
+def read_landmarks(path: Path) -> tuple[list[str], np.ndarray]:
+    """Parse list_landmarks_align_celeba.txt -> (file names, float32 (N, 10) pixel coordinates in the
+    178 x 218 aligned image, columns :data:`LANDMARK_NAMES`)."""
+    try:
+        lines = path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise DatasetError(f"cannot read {path}: {err}") from err
+    if len(lines) < 2 or lines[1].split() != list(LANDMARK_NAMES):
+        raise DatasetError(f"{path}: expected a count line and the header {' '.join(LANDMARK_NAMES)}")
+    files: list[str] = []
+    rows: list[list[float]] = []
+    for lineno, line in enumerate(lines[2:], start=3):
+        parts = line.split()
+        if not parts:
+            continue
+        try:
+            if len(parts) != 11:
+                raise ValueError
+            rows.append([float(v) for v in parts[1:]])
+        except ValueError:
+            raise DatasetError(f"{path} line {lineno}: expected a file name and 10 numbers, "
+                               f"got {line.strip()[:80]!r}") from None
+        files.append(parts[0])
+    return files, np.asarray(rows, np.float32).reshape(len(files), 10)
+
+
+def yaw_from_landmarks(landmarks: np.ndarray) -> np.ndarray:
+    """A yaw proxy (N,) in [-1, 1] from landmarks (N, 10), on the embedded faces' scale (±1 = ±45°;
+    positive = turned to the viewer's right, i.e. the nose right of the eye midpoint):
+    ``atan(offset / NOSE_DEPTH) / 45°`` with ``offset`` = (nose x - eye midpoint x) / inter-ocular
+    distance. A geometric estimate from 2-D points, not a measured head pose."""
+    lm = np.asarray(landmarks, np.float64)
+    le_x, re_x, nose_x = lm[:, 0], lm[:, 2], lm[:, 4]
+    iod = np.abs(re_x - le_x)
+    offset = (nose_x - (le_x + re_x) / 2) / np.maximum(iod, 1e-6)
+    return np.clip(np.arctan(offset / NOSE_DEPTH) / (np.pi / 4), -1.0, 1.0).astype(np.float32)
 
 
 def read_partition(path: Path) -> dict[str, int]:
@@ -118,8 +164,17 @@ class CelebA(FileImageDataset):
         if not present.any():
             raise DatasetError(f"celeba: none of the {len(paths)} listed images exist under {img_dir}")
         sel = sel[present]
-        self._set_files([img_dir / files[i] for i in sel], {"attributes": attrs[sel]}, check,
-                        {"split": split, "limit": limit})
+        labels: dict[str, np.ndarray] = {"attributes": attrs[sel]}
+        landmark_file = self.root / "list_landmarks_align_celeba.txt"
+        if landmark_file.is_file():
+            lm_files, landmarks = read_landmarks(landmark_file)
+            row = {f: i for i, f in enumerate(lm_files)}
+            missing = [files[i] for i in sel if files[i] not in row]
+            if missing:
+                raise DatasetError(f"{landmark_file}: no landmarks for {len(missing)} listed image(s), e.g. {missing[0]}")
+            labels["landmarks"] = landmarks[[row[files[i]] for i in sel]]
+            labels["yaw"] = yaw_from_landmarks(labels["landmarks"])
+        self._set_files([img_dir / files[i] for i in sel], labels, check, {"split": split, "limit": limit})
 
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "split": self.split, "attribute_names": list(self.attribute_names)}

@@ -160,7 +160,9 @@ def attribute_classifier_from_dataset(dataset, names: Sequence[str] = ("Male", "
     """Train the attribute classifier on a labelled real dataset, e.g. ``open_dataset("celeba", root)``.
 
     ``dataset.labels["attributes"]`` (N, A) in {0, 1} with ``dataset.attribute_names``; ``names`` picks
-    the columns (CelebA spells them ``Male``, ``Smiling``, ``Eyeglasses``). No yaw head (CelebA has no pose).
+    the columns (CelebA spells them ``Male``, ``Smiling``, ``Eyeglasses``). With ``dataset.labels["yaw"]``
+    (CelebA with its landmark file: a landmark-based yaw proxy, see
+    :func:`interp.data.celeba.yaw_from_landmarks`) the net also gets a yaw head.
     """
     available = list(getattr(dataset, "attribute_names", []))
     if "attributes" not in dataset.labels or not available:
@@ -170,4 +172,5 @@ def attribute_classifier_from_dataset(dataset, names: Sequence[str] = ("Male", "
         raise ValueError(f"{dataset.name}: no attribute(s) {missing}; it has {available}")
     columns = [available.index(n) for n in names]
     attributes = np.asarray(dataset.labels["attributes"])[:, columns]
-    return train_attribute_classifier(dataset.uint8_images(), attributes, list(names), **train_kwargs)
+    yaw = np.asarray(dataset.labels["yaw"]) if "yaw" in dataset.labels else None
+    return train_attribute_classifier(dataset.uint8_images(), attributes, list(names), yaw, **train_kwargs)
