@@ -291,3 +291,34 @@ def test_celeba_instrument_end_to_end(tmp_path, capsys) -> None:
     assert net.has_yaw and set(predict_attributes(net, np.zeros((2, 3, 64, 64), np.uint8))) == {
         "Male", "Smiling", "Eyeglasses", "yaw"}
     assert main(["celeba", "--data-root", str(tmp_path / "missing"), "--out", str(out)]) == 2
+
+
+@pytest.mark.slow
+def test_figures_measure_a_foreign_face_model_with_the_users_instrument(tmp_path, capsys) -> None:
+    """--instruments: Figs. 7-8 of a model that is not of the faces world are measured by the user's own
+    CelebA-trained instrument (recorded in metrics) instead of being left unmeasured."""
+    from interp.cli.figures import main as figures_main
+    from interp.cli.instruments import main as instruments_main
+    from interp.core.config import ModelConfig
+    from interp.core.models import build_gan
+    from interp.figures import read_metrics
+    from interp.io.checkpoint import save_checkpoint
+
+    _celeba_with_landmarks(tmp_path / "c", n=60)
+    inst = tmp_path / "celeba_faces"
+    assert instruments_main(["celeba", "--data-root", str(tmp_path / "c"), "--out", str(inst), "--steps", "20",
+                             "--no-progress", "--threads", "1"]) == 0
+    torch.manual_seed(0)
+    cfg = ModelConfig.from_preset("examples", 64, ngf=8, ndf=8)
+    G, D = build_gan(cfg)
+    ckpt = save_checkpoint(tmp_path / "my_celeba_gan", G, D, cfg, {"dataset": {"name": "celeba"}, "epoch": 2})
+    out = tmp_path / "figs"
+    capsys.readouterr()
+    assert figures_main(["--only", "fig8", "--quick", "--checkpoint", str(ckpt), "--instruments",
+                         str(inst) + ".safetensors", "--out", str(out), "--no-progress"]) == 0
+    m = read_metrics(out / "metrics.json")["fig8"]
+    assert m["data"] == "celeba" and m["instrument"] == f"user instrument {inst}.safetensors"
+    assert "no yaw regressor" not in m.get("note", "")
+    assert figures_main(["--only", "fig8", "--quick", "--checkpoint", str(ckpt), "--out", str(tmp_path / "f2"),
+                         "--no-progress"]) == 0
+    assert read_metrics(tmp_path / "f2" / "metrics.json")["fig8"]["instrument"] is None

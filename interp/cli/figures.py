@@ -43,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--z", choices=("uniform", "normal"),
                    help="the z law of a foreign --checkpoint, which its file does not record (default: guessed from "
                         "the architecture: PyTorch example normal, the authors' Theano files uniform)")
+    p.add_argument("--instruments", metavar="FILE",
+                   help="a face attribute + yaw instrument trained on your own labels (python -m interp.instruments "
+                        "celeba ...): Figs. 7-8 measure a model that is not of the faces world with it")
     p.add_argument("--data-root", metavar="PATH",
                    help="where the real dataset named by --data lives (folder, lmdb, .mat, CIFAR batches ...)")
     p.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures/)")
@@ -97,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
-                        data=args.data, z=args.z, data_root=args.data_root, device=args.device, progress=args.progress,
+                        data=args.data, z=args.z, instruments=args.instruments, data_root=args.data_root, device=args.device, progress=args.progress,
                         options=options)
     failed, written = [], []
     for name in chosen:

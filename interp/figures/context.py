@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, overload
 
@@ -42,6 +43,8 @@ class FigureContext:
     same rule. ``data``: the world / data name of the checkpoint when its metadata does not say
     (foreign files); a ``data`` that contradicts the metadata is an error. ``z``: the z law
     (``uniform`` / ``normal``) of a foreign checkpoint, which its file does not record.
+    ``instruments``: a face attribute (+ yaw) instrument trained on the user's own labels
+    (``interp instruments celeba``), used by Figs. 7-8 for models that are not of the faces world.
     ``options``: per-figure settings, ``{"fig7": {"exemplars": ...}}`` (CLI: ``--option fig7.exemplars=...``).
     """
 
@@ -52,6 +55,7 @@ class FigureContext:
     gan_override: LoadedGAN | None = None
     data: str | None = None
     z: str | None = None
+    instruments: str | Path | None = None
     data_root: str | Path | None = None
     device: str = "cpu"
     progress: bool = True
@@ -196,6 +200,30 @@ class FigureContext:
         if key not in self._cache:
             self._cache[key] = get_instrument(INSTRUMENTS[world], quick=self.quick, progress=self.progress)
         return self._cache[key]
+
+    def face_predictor(self, gan: LoadedGAN) -> tuple[Any, str | None]:
+        """(predict, name) for Figs. 7-8: images (N, 3, S, S) -> {attribute: probability, "yaw": ...}.
+
+        A faces-world model is measured by the world's attribute net; any other model by the user's
+        own instrument when ``instruments`` is given (attribute names lower-cased: ``Smiling`` ->
+        ``smiling``); else (None, None) and the figures say that nothing measures them."""
+        from interp.analysis.exemplars import predict_faces
+
+        if self.world_of(gan) == "faces":
+            return partial(predict_faces, self.instrument("faces")), "face_attributes"
+        if self.instruments is None:
+            return None, None
+        key = ("user-instrument", str(self.instruments))
+        if key not in self._cache:
+            from interp.instruments.user import load_user_instrument
+
+            self._cache[key] = load_user_instrument(self.instruments)
+        net = self._cache[key]
+
+        def predict(images: torch.Tensor) -> dict[str, Any]:
+            return {k.lower(): v for k, v in predict_faces(net, images).items()}
+
+        return predict, f"user instrument {self.instruments}"
 
     def provenance(self, gan: LoadedGAN, **extra: Any) -> dict[str, Any]:
         return {"checkpoint": str(gan.path) if gan.path is not None else None, "data": self.data_name(gan),

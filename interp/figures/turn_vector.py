@@ -22,14 +22,13 @@ for the data (a foreign generator), exemplars must be hand-picked and the number
 from __future__ import annotations
 
 import textwrap
-from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from interp.analysis.exemplars import parse_indices, predict_faces
+from interp.analysis.exemplars import parse_indices
 from interp.analysis.turn import LOOK_THRESHOLD, MAX_STEP, N_STEPS, TurnResult, compute_fig8
 from interp.data.base import to_uint8_image
 from interp.figures.context import FigureContext
@@ -158,7 +157,6 @@ def fig8(ctx: FigureContext) -> FigureResult:
     """Random samples moved along mean z(left) − mean z(right); Spearman ρ between step and measured yaw."""
     ctx.check_options("fig8", OPTIONS)
     gan = ctx.generator("faces")
-    world = ctx.world_of(gan)
     n_pool = int(ctx.option("fig8", "pool", N_POOL[ctx.quick]))
     n_rows = int(ctx.option("fig8", "rows", N_ROWS[ctx.quick]))
     n_show = int(ctx.option("fig8", "show", N_SHOW[ctx.quick]))
@@ -169,7 +167,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
     left, right = ctx.option("fig8", "left"), ctx.option("fig8", "right")
     left = parse_indices(left, "fig8.left") if left is not None else None
     right = parse_indices(right, "fig8.right") if right is not None else None
-    predict = partial(predict_faces, ctx.instrument("faces")) if world == "faces" else None
+    predict, instrument = ctx.face_predictor(gan)
     steps = np.linspace(-max_step, max_step, n_steps)
     data = compute_fig8(gan.generator, gan.config, predict, seed=ctx.seed, n_pool=n_pool, n_rows=n_rows, steps=steps,
                         left=left, right=right, threshold=threshold)
@@ -187,7 +185,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
     pngs = [save_figure(sheet, ctx.png("fig8_sample_sheet.png"))]
     values: dict[str, Any] = {"spearman": None, "n_pool": n_pool, "epoch": gan.meta.get("epoch"),
                               "z_distribution": gan.config.z_distribution, "max_step": max_step,
-                              "instrument": "face_attributes" if predict else None,
+                              "instrument": instrument,
                               "spearman_definition": "Spearman rho between step t along mean z(left) - mean z(right) "
                                                      "and measured yaw, pooled over all walked samples; yaw < 0 looks "
                                                      "left, so a working vector gives rho near -1"}
@@ -202,7 +200,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
             notes.append("the measured yaw does not vary along the walks: Spearman undefined")
     if predict is None:
         notes.insert(0, f"no yaw regressor fits this data ({ctx.data_name(gan) or 'unknown; pass --data faces if it is the faces world'}"
-                        "; only the faces world has one): spearman not measured")
+                        "; only the faces world has one; --instruments gives your own): spearman not measured")
     if notes:
         values["note"] = "; ".join(notes)
     return FigureResult(pngs, ctx.record("fig8", gan, values))

@@ -32,7 +32,6 @@ the numbers are then null with a note.
 from __future__ import annotations
 
 import textwrap
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -41,7 +40,6 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from interp.analysis.arithmetic import CONFIDENCE, Fig7Data, compute_fig7, parse_exemplars
-from interp.analysis.exemplars import predict_faces
 from interp.data.base import to_uint8_image
 from interp.figures.context import FigureContext
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
@@ -197,13 +195,12 @@ def fig7(ctx: FigureContext) -> FigureResult:
     """Latent vs pixel-space arithmetic with 3-exemplar means; share of outputs with the target attributes."""
     ctx.check_options("fig7", OPTIONS)
     gan = ctx.generator("faces")
-    world = ctx.world_of(gan)
     n_pool = int(ctx.option("fig7", "pool", N_POOL[ctx.quick]))
     n_sheet = min(int(ctx.option("fig7", "sheet", N_SHEET[ctx.quick])), n_pool)
     confidence = float(ctx.option("fig7", "confidence", CONFIDENCE))
     raw = ctx.option("fig7", "exemplars")
     picks = parse_exemplars(raw) if raw is not None else None
-    predict = partial(predict_faces, ctx.instrument("faces")) if world == "faces" else None
+    predict, instrument = ctx.face_predictor(gan)
     data = compute_fig7(gan.generator, gan.config, predict, seed=ctx.seed, n_pool=n_pool, picks=picks, confidence=confidence)
     name = ctx.data_name(gan) or "model"
     pngs = []
@@ -221,7 +218,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
         "exemplar_choice": {n: [s.as_dict() for s in sels] for n, sels in data.selections.items()},
         "n_pool": n_pool, "confidence": confidence, "noise": 0.25, "z_distribution": gan.config.z_distribution,
         "epoch": gan.meta.get("epoch"),
-        "instrument": "face_attributes" if predict else None,
+        "instrument": instrument,
         "success_definition": "share of the 9 outputs (Y and 8 neighbours) to which the attribute classifier gives "
                               "every target attribute (p > 0.5), mean over equations",
     }
@@ -237,7 +234,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
     notes = list(data.notes)
     if predict is None:
         notes.insert(0, f"no attribute classifier fits this data ({ctx.data_name(gan) or 'unknown; pass --data faces if it is the faces world'}"
-                        "; only the faces world has one): success not measured")
+                        "; only the faces world has one; --instruments gives your own): success not measured")
     if notes:
         values["note"] = "; ".join(notes)
     return FigureResult(pngs, ctx.record("fig7", gan, values))
