@@ -35,8 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--only", nargs="+", metavar="NAME", help="draw only these figures (see --list)")
     which.add_argument("--list", action="store_true", help="list the figures and exit")
     p.add_argument("--checkpoint", metavar="PATH",
-                   help="a checkpoint file or run directory; replaces the default model for the figures of its "
-                        "world (Figs. 2/3 use its checkpoints/epoch_001 and epoch_005 when it is a run directory)")
+                   help="a checkpoint file or run directory; replaces the default model of EVERY figure drawn "
+                        "(Figs. 2/3 use its checkpoints/epoch_001 and epoch_005 when it is a run directory)")
     p.add_argument("--data", metavar="NAME",
                    help="what --checkpoint was trained on (rooms, faces, svhn, lsun, ...) when its metadata does not say; "
                         "with --data-root, real images of it feed the figures that need real images (Fig. 5)")
