@@ -274,3 +274,63 @@ def test_titles_name_the_file_when_the_epoch_is_unknown(tmp_path):
     assert ctx.model_label(gan) == "rooms, netG_epoch_24.pth"
     gan.meta["epoch"] = 7
     assert ctx.model_label(gan) == "rooms, epoch 7"
+
+
+# ----------------------------------------------------------------------------- robustness across models
+
+
+def test_claims_hand_computed():
+    from interp.analysis.robustness import collect_numbers, evaluate_claims
+
+    per_model = [
+        {"fig5": {"object_energy_trained": 0.6, "object_energy_random": 0.3, "seed": 0},
+         "fig6": {"window_removed": 0.7, "window_removed_random_control": -0.25, "other_classes_abs_change": 0.01},
+         "fig8": {"spearman": -0.95}, "memorization": {"nn_ratio": 1.1, "note": "text"}},
+        {"fig6": {"window_removed": 0.5, "window_removed_random_control": 0.1, "other_classes_abs_change": None},
+         "fig8": {"spearman": 0.85}, "memorization": {"nn_ratio": 0.97, "flag": True}},
+    ]
+    claims = evaluate_claims(per_model)
+    assert claims["fig5.trained_over_random_object_energy"] == {
+        "figure": "fig5", "aim": ">= 1.5", "aim_levels": [1.5], "values": [2.0, None], "meets": [True, None],
+        "holds": 1, "of": 1}
+    assert claims["fig6.window_removed"]["meets"] == [True, False] and claims["fig6.window_removed"]["holds"] == 1
+    assert claims["fig6.window_removed_random_control"]["meets"] == [False, True]
+    assert claims["fig6.other_classes_abs_change"]["of"] == 1
+    assert claims["fig8.abs_spearman"]["values"] == [0.95, 0.85] and claims["fig8.abs_spearman"]["holds"] == 1
+    assert claims["memorization.nn_ratio"]["meets"] == [False, True]
+    assert "fig7.success" not in claims  # measured on no model
+    numbers = collect_numbers(per_model)
+    assert numbers["fig6"]["window_removed"] == [0.7, 0.5]
+    assert numbers["fig6"]["other_classes_abs_change"] == [0.01, None]
+    assert numbers["fig5"] == {"object_energy_random": [0.3, None], "object_energy_trained": [0.6, None]}
+    assert set(numbers["memorization"]) == {"nn_ratio"}  # no bool, no text, no seed
+
+
+def test_robustness_cli_draws_each_model_and_counts_claims(tmp_path, cache, fake_instrument):
+    """--robustness: every chosen figure on each model (its own folder), one list per number aligned with
+    the models, each claim counted, and the plot; a model of no world is refused in one line."""
+    runs = []
+    for seed in (1, 2):
+        run = tmp_path / f"run{seed}"
+        meta = {"dataset": {"name": "rooms", "world": "rooms", "seed": 0, "split": "train", "num_images": 10000,
+                            "num_images_used": 128, "image_size": 32}, "seed": seed}
+        for i, name in ((1, "epoch_001"), (5, "epoch_005"), (5, "final")):
+            G, D, cfg = tiny_gan(seed=10 * seed + i)
+            save_checkpoint(run / "checkpoints" / name, G, D, cfg, {**meta, "epoch": i, "step": 10 * i})
+        runs.append(str(run))
+    out = tmp_path / "figs"
+    assert main(["--robustness", *runs, "--only", "fig2", "memorization", "fig7", "--quick", "--out", str(out),
+                 "--no-progress"]) == 0
+    r = read_metrics(out / "metrics.json")["robustness"]
+    assert [m["label"] for m in r["models"]] == ["rooms-s1", "rooms-s2"]
+    assert "fig7" not in r  # a faces figure is not drawn on a rooms model
+    assert len(r["fig2"]["fd"]) == 2 and all(v > 0 for v in r["fig2"]["fd"])
+    each = [read_metrics(out / "robustness" / label / "metrics.json") for label in ("rooms-s1", "rooms-s2")]
+    assert r["fig2"]["fd"] == [e["fig2"]["fd"] for e in each]
+    claim = r["claims"]["memorization.nn_ratio"]
+    assert claim["values"] == [e["memorization"]["nn_ratio"] for e in each] and claim["of"] == 2
+    assert claim["holds"] == sum(0.95 <= v <= 1.05 for v in claim["values"])
+    assert (out / "robustness.png").stat().st_size > 5_000
+    G, D, cfg = tiny_gan()
+    other = save_checkpoint(tmp_path / "other", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 1})
+    assert main(["--robustness", str(other), "--quick", "--out", str(out), "--no-progress"]) == 2

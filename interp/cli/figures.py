@@ -16,13 +16,18 @@ from interp.figures import FIGURES, FigureContext, list_figures, run_figure
 EPILOG = """\
 examples:
   python -m interp.figures --list
-  python -m interp.figures --all                          # default models, into figures/
+  python -m interp.figures --all                          # the shipped models, into figures/
+  python -m interp.figures --all --train                  # models trained here (trained first if missing)
   python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
   python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
+  python -m interp.figures --robustness runs/ref-rooms-s0 runs/ref-rooms-s1 runs/ref-rooms-s2 \
+      runs/ref-faces-s0 runs/ref-faces-s1 runs/ref-faces-s2      # each claim on each model
   python -m interp.figures --only fig7 --option 'fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90'
 
-Default models: runs/rooms-default and runs/faces-default (trained first if missing, as
-scripts/main.sh does); --quick uses tiny stand-ins (runs/quick-*) and the quick instruments.
+Models: the shipped reference models of zoo/ (`interp zoo list`); where a world has none, or with
+--train, the models trained here: runs/rooms-default and runs/faces-default (the CPU-budget recipe,
+~20 min on a 2-core CPU; trained first if missing), or the reference recipe (runs/*-reference)
+when --device is a GPU. --quick uses tiny stand-ins (runs/quick-*) and the quick instruments.
 Every figure writes its PNG(s) and one section of OUT/metrics.json (with checkpoint, data, seed).
 """
 
@@ -52,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=nonnegative_int, default=0, help="seed of every latent sample (default 0)")
     p.add_argument("--quick", action="store_true",
                    help="tiny default models, quick instruments and small sample counts (tests, smoke runs)")
+    p.add_argument("--robustness", nargs="+", metavar="RUN",
+                   help="draw the figures (default: all) on each of these models (run directories or checkpoints "
+                        "of rooms / faces models, e.g. one recipe trained with 3 seeds) into OUT/robustness/<model>/, "
+                        "and write the 'robustness' section of OUT/metrics.json (every number per model, each claim "
+                        "against its aim) and OUT/robustness.png")
+    p.add_argument("--train", action="store_true",
+                   help="draw from models trained on this machine instead of the shipped ones (trains them first "
+                        "if missing: the CPU-budget defaults, or the reference recipe with a GPU --device)")
     p.add_argument("--device", default="cpu", help="device for the models (default cpu)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show the full traceback of errors (for bug reports)")
@@ -84,11 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec = FIGURES[n]
             print(f"{n:<{width}}  [{spec.world or 'any'}]  {spec.title}")
         return 0
-    if not args.all and not args.only:
+    if not args.all and not args.only and not args.robustness:
         p.print_usage(sys.stderr)
         print("error: choose --all, --only NAME ... or --list", file=sys.stderr)
         return 2
-    chosen = names if args.all else list(dict.fromkeys(args.only))
+    chosen = list(dict.fromkeys(args.only)) if args.only else names
     unknown = [n for n in chosen if n not in FIGURES]
     if unknown:
         print(f"error: unknown figure(s) {', '.join(unknown)}; choose from: {', '.join(names)}", file=sys.stderr)
@@ -99,9 +112,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if args.robustness:
+        return robustness(args, chosen, options)
     ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
                         data=args.data, z=args.z, instruments=args.instruments, data_root=args.data_root, device=args.device, progress=args.progress,
-                        options=options)
+                        train=args.train, options=options)
     failed, written = [], []
     for name in chosen:
         t0 = time.time()
@@ -128,6 +143,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[figures] failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def robustness(args: argparse.Namespace, chosen: list[str], options: dict[str, dict[str, object]]) -> int:
+    """``--robustness RUN ...``: the chosen figures on each model, and the claims across them."""
+    from interp.figures.robustness import run_robustness
+
+    if args.checkpoint:
+        print("error: --robustness takes its models as its own arguments; drop --checkpoint", file=sys.stderr)
+        return 2
+
+    def make_context(run: Path, out: Path) -> FigureContext:
+        return FigureContext(out=out, seed=args.seed, quick=args.quick, checkpoint=run, device=args.device,
+                             progress=args.progress, options=options)
+
+    try:
+        section, pngs = run_robustness(args.robustness, chosen, make_context, Path(args.out))
+    except USER_ERRORS as exc:
+        if args.debug:
+            raise
+        print(f"error: {error_line(exc)}", file=sys.stderr)
+        return 2
+    for key, claim in section["claims"].items():
+        print(f"  {key}: aim {claim['aim']}: holds on {claim['holds']} of {claim['of']}  {claim['values']}")
+    print(f"[figures] robustness: {Path(args.out) / 'metrics.json'} and {pngs[0]}")
+    return 1 if section.get("errors") else 0
 
 
 if __name__ == "__main__":

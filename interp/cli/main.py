@@ -30,6 +30,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand("probe", "interp.cli.probe", "Tables 1-2: D's features + a linear SVM on a labelled dataset"),
     Subcommand("dedup", "interp.cli.dedup", "near-duplicate images by the paper's autoencoder hash"),
     Subcommand("forget", "interp.cli.forget", "Fig. 6 on your own model from boxes you draw"),
+    Subcommand("zoo", "interp.cli.zoo", "the shipped models and instruments: list, export a finished run"),
 )
 
 EXAMPLES = """\
@@ -40,6 +41,7 @@ examples:
   interp notebooks run --quick --out /tmp/nb
   interp probe --checkpoint runs/c10 --data cifar10 --data-root ~/data/cifar-10-batches-py
   interp forget sheet --checkpoint netG_epoch_24.pth --out boxes_work
+  interp zoo list
 """
 
 

@@ -14,6 +14,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -87,6 +88,39 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--compile", action="store_const", const=True, help="torch.compile G and D")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and full tracebacks of errors")
     return p
+
+
+#: TrainConfig field -> its flag (fields without one here use --field-name)
+_FLAGS = {"image_size": "--size", "data_options": "--data-option"}
+#: fields a recipe always names, even at their default value
+_RECIPE = ("data", "data_options", "preset", "image_size", "ngf", "ndf", "batch_size", "lr", "epochs", "seed", "out")
+
+
+def train_command(config: dict[str, Any] | TrainConfig) -> str:
+    """The ``python -m interp.train`` command line that reproduces ``config`` (a run's train_config.json):
+    the recipe fields always, every other field where it differs from the default. Parsing it back with
+    :func:`config_from_args` gives the same TrainConfig."""
+    cfg = config if isinstance(config, TrainConfig) else TrainConfig.from_dict(dict(config))
+    words = ["python", "-m", "interp.train"]
+    for f in dataclasses.fields(TrainConfig):
+        value, default = getattr(cfg, f.name), getattr(DEFAULTS, f.name)
+        if value is None or (f.name not in _RECIPE and value == default):
+            continue
+        flag = _FLAGS.get(f.name, "--" + f.name.replace("_", "-"))
+        if f.name == "data_options":
+            for k, v in value.items():
+                words += [flag, f"{k}={v}"]
+        elif f.name == "channels_last":
+            words.append("--channels-last" if value else "--no-channels-last")
+        elif f.name in ("progress", "tensorboard"):
+            words.append(f"--no-{f.name}")
+        elif f.name == "compile":
+            words.append("--compile")
+        elif f.name == "keep_epochs":
+            words += [flag, ",".join(str(e) for e in value)]
+        else:
+            words += [flag, str(value)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:

@@ -2,7 +2,9 @@
 
 ``FigureContext`` resolves models lazily: a figure asks ``ctx.gan("rooms")`` (the final model of
 the run) or ``ctx.gan_at_epoch("rooms", 1)`` and gets the ``--checkpoint`` override where one
-applies, else the project's default model (trained on first use, see :mod:`.defaults`).
+applies, else the shipped model of the world (``zoo/``, :mod:`interp.io.zoo`); with ``train`` (or where
+nothing is shipped, or in quick mode) the model trained here (trained on first use, see
+:mod:`interp.train.defaults`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import torch
 
 from interp.figures.metrics import update_metrics
 from interp.io.checkpoint import SUFFIX, LoadedGAN, load_gan, with_z_distribution
+from interp.io.zoo import shipped_models, zoo_run
 from interp.train.defaults import FIG_EPOCHS, ensure_default_model
 from interp.worlds import trained_on, world_of
 
@@ -45,6 +48,8 @@ class FigureContext:
     (``uniform`` / ``normal``) of a foreign checkpoint, which its file does not record.
     ``instruments``: a face attribute (+ yaw) instrument trained on the user's own labels
     (``interp instruments celeba``), used by Figs. 7-8 for models that are not of the faces world.
+    ``train``: draw from models trained on this machine (the CPU-budget defaults; the reference recipe
+    where CUDA is available), training them first if needed, instead of the shipped ones.
     ``options``: per-figure settings, ``{"fig7": {"exemplars": ...}}`` (CLI: ``--option fig7.exemplars=...``).
     """
 
@@ -59,6 +64,7 @@ class FigureContext:
     data_root: str | Path | None = None
     device: str = "cpu"
     progress: bool = True
+    train: bool = False
     options: dict[str, dict[str, Any]] = field(default_factory=dict)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
@@ -132,10 +138,16 @@ class FigureContext:
         return self._default_run(world)
 
     def _default_run(self, world: str) -> Path:
-        """The project's default run directory of ``world`` (trained on first use)."""
+        """The run directory of ``world``'s model: the shipped one, else (``train``, quick mode, nothing
+        shipped) the one trained here, trained on first use."""
         key = ("run", world)
         if key not in self._cache:
-            self._cache[key] = ensure_default_model(world, quick=self.quick, progress=self.progress)
+            if not self.quick and not self.train and world in shipped_models():
+                self._cache[key] = zoo_run(world)
+            else:
+                reference = self.train and not self.quick and torch.cuda.is_available() and self.device != "cpu"
+                self._cache[key] = ensure_default_model(world, quick=self.quick, progress=self.progress,
+                                                        reference=reference)
         return self._cache[key]
 
     def _load(self, path: Path) -> LoadedGAN:

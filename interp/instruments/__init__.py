@@ -11,6 +11,7 @@ images into numbers (class maps, window boxes, face attributes, Fréchet distanc
 CLI: ``python -m interp.instruments {train,evaluate} [--only NAME] [--quick] [--cache-dir DIR]``.
 """
 
+from interp.instruments.degrade import degrade
 from interp.instruments.face_attributes import (
     FACE_ATTRIBUTES,
     FaceAttributeNet,
@@ -22,7 +23,6 @@ from interp.instruments.frechet import extract_features, fd_between, fd_with_flo
 from interp.instruments.registry import NAMES, evaluate_instrument, get_instrument, instrument_config, stored_metrics
 from interp.instruments.segmenter import (
     RoomSegmenter,
-    augment_photometric,
     class_fractions,
     evaluate_segmenter,
     segment,
@@ -31,7 +31,7 @@ from interp.instruments.segmenter import (
 )
 
 __all__ = [
-    "FACE_ATTRIBUTES", "FaceAttributeNet", "NAMES", "RoomSegmenter", "augment_photometric", "class_fractions",
+    "FACE_ATTRIBUTES", "FaceAttributeNet", "NAMES", "RoomSegmenter", "class_fractions", "degrade",
     "evaluate_attributes", "evaluate_instrument", "evaluate_segmenter", "extract_features", "fd_between",
     "fd_with_floor", "frechet_distance", "get_instrument", "instrument_config", "predict_attributes", "segment",
     "stored_metrics", "train_attribute_classifier", "train_segmenter", "window_boxes",

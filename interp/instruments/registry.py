@@ -28,13 +28,15 @@ import torch.nn as nn
 from interp.data import open_dataset
 from interp.data.base import to_float_image
 from interp.data.cache import resolve_cache_dir
+from interp.instruments.degrade import KINDS, degraded_copy, gaussian_blur
 from interp.instruments.face_attributes import FaceAttributeNet, evaluate_attributes, train_attribute_classifier
 from interp.instruments.frechet import extract_features, frechet_distance
-from interp.instruments.segmenter import RoomSegmenter, _gaussian_blur, evaluate_segmenter, train_segmenter
+from interp.instruments.segmenter import RoomSegmenter, evaluate_segmenter, train_segmenter
 from interp.io.instrument_files import load_instrument, save_instrument
+from interp.io.zoo import shipped_instrument
 
 NAMES: tuple[str, ...] = ("room_segmenter", "face_attributes")
-CONFIG_VERSION = 2
+CONFIG_VERSION = 3  # 3: trained with the GAN-like corruptions of interp.instruments.degrade
 WORLD_SEED = 0  # the world seed the DCGANs train on
 
 _CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
@@ -42,23 +44,23 @@ _CONFIGS: dict[str, dict[str, dict[str, Any]]] = {
         "full": {"data": {"world": "rooms", "n_train": 6000, "n_test": 1000, "image_size": 64},
                  "model": {"n_classes": 11, "widths": [16, 32, 64]},
                  "train": {"steps": 2500, "batch_size": 32, "lr": 4e-3, "crop": 32, "frac_half_res": 0.25,
-                           "augment_p": 0.5, "weight_power": 0.5}},
+                           "augment_p": 0.5, "weight_power": 0.5, "degrade_kinds": list(KINDS)}},
         "quick": {"data": {"world": "rooms", "n_train": 1000, "n_test": 200, "image_size": 64},
                   "model": {"n_classes": 11, "widths": [8, 16, 32]},
                   "train": {"steps": 400, "batch_size": 32, "lr": 8e-3, "crop": 32, "frac_half_res": 0.1,
-                            "augment_p": 0.2, "weight_power": 0.5}},
+                            "augment_p": 0.2, "weight_power": 0.5, "degrade_kinds": list(KINDS)}},
     },
     "face_attributes": {
         "full": {"data": {"world": "faces", "n_train": 6000, "n_test": 1000, "image_size": 64},
                  "model": {"attribute_names": ["male", "smiling", "eyeglasses"], "yaw": True,
                            "widths": [32, 64, 96, 128]},
                  "train": {"steps": 1500, "batch_size": 64, "lr": 4e-3, "yaw_weight": 4.0, "frac_half_res": 0.2,
-                           "augment_p": 0.5}},
+                           "augment_p": 0.5, "degrade_kinds": list(KINDS)}},
         "quick": {"data": {"world": "faces", "n_train": 1000, "n_test": 200, "image_size": 64},
                   "model": {"attribute_names": ["male", "smiling", "eyeglasses"], "yaw": True,
                             "widths": [16, 32, 48, 64]},
                   "train": {"steps": 400, "batch_size": 32, "lr": 6e-3, "yaw_weight": 4.0, "frac_half_res": 0.2,
-                            "augment_p": 0.2}},
+                            "augment_p": 0.2, "degrade_kinds": list(KINDS)}},
     },
 }
 
@@ -122,7 +124,7 @@ def fd_diagnostics(model: nn.Module, real_a: np.ndarray, real_b: np.ndarray, see
     xb = to_float_image(torch.from_numpy(np.array(real_b)))
     variants = {
         "real_vs_real": xb,
-        "real_vs_blurred": _gaussian_blur(xb, torch.ones(len(xb))),
+        "real_vs_blurred": gaussian_blur(xb, torch.ones(len(xb))),
         "real_vs_noised": (xb + 0.1 * torch.randn(xb.shape, generator=gen)).clamp(-1, 1),
         "real_vs_noise": (0.5 * torch.randn(xb.shape, generator=gen)).clamp(-1, 1),
     }
@@ -130,25 +132,33 @@ def fd_diagnostics(model: nn.Module, real_a: np.ndarray, real_b: np.ndarray, see
     return {k: frechet_distance(extract_features(model, v), fa) for k, v in variants.items()}
 
 
+def _evaluate_on(name: str, model: nn.Module, ds, images: np.ndarray | torch.Tensor) -> dict[str, Any]:
+    """Held-out metrics of instrument ``name`` on ``images`` (uint8 or float) with the ground truth of ``ds``."""
+    if name == "room_segmenter":
+        return evaluate_segmenter(model, images, np.asarray(ds.maps()), ds.class_names)
+    attrs = np.asarray(ds.labels["attributes"])
+    names = list(ds.attribute_names)
+    if not isinstance(model, FaceAttributeNet):
+        raise TypeError(f"{name}: expected a FaceAttributeNet, got {type(model).__name__}")
+    cols = [names.index(a) for a in model.attribute_names]
+    yaw = attrs[:, names.index("yaw")] if model.has_yaw else None
+    return evaluate_attributes(model, images, attrs[:, cols], yaw)
+
+
 def evaluate_instrument(name: str, model: nn.Module, config: dict[str, Any], *,
                         cache_dir: str | os.PathLike | None = None, n_test: int | None = None) -> dict[str, Any]:
-    """Held-out metrics on the world's ``test`` split at 64 and 32 px, plus FD diagnostics (test vs val)."""
+    """Held-out metrics on the world's ``test`` split at 64 and 32 px, on a degraded copy of the 64 px
+    test images (``"64px_degraded"``: every image corrupted as generators corrupt theirs, see
+    :func:`interp.instruments.degrade.degraded_copy`, seed 0), plus FD diagnostics (test vs val)."""
     d = config["data"]
     n = int(n_test or d["n_test"])
     out: dict[str, Any] = {}
     for size in (d["image_size"], d["image_size"] // 2):
         ds = _dataset(config, "test", n, size, cache_dir)
         images = np.asarray(ds.uint8_images())
-        if name == "room_segmenter":
-            out[f"{size}px"] = evaluate_segmenter(model, images, np.asarray(ds.maps()), ds.class_names)
-        else:
-            attrs = np.asarray(ds.labels["attributes"])
-            names = list(ds.attribute_names)
-            if not isinstance(model, FaceAttributeNet):
-                raise TypeError(f"{name}: expected a FaceAttributeNet, got {type(model).__name__}")
-            cols = [names.index(a) for a in model.attribute_names]
-            yaw = attrs[:, names.index("yaw")] if model.has_yaw else None
-            out[f"{size}px"] = evaluate_attributes(model, images, attrs[:, cols], yaw)
+        out[f"{size}px"] = _evaluate_on(name, model, ds, images)
+        if size == d["image_size"]:
+            out[f"{size}px_degraded"] = _evaluate_on(name, model, ds, degraded_copy(images, seed=0))
     real_a = _dataset(config, "test", n, d["image_size"], cache_dir).uint8_images()
     real_b = _dataset(config, "val", n, d["image_size"], cache_dir).uint8_images()
     out["fd"] = fd_diagnostics(model, np.asarray(real_a), np.asarray(real_b))
@@ -160,7 +170,8 @@ def headline(name: str, metrics: dict[str, Any]) -> dict[str, float]:
     """The few numbers worth printing: window/bed IoU or attribute accuracies + yaw MAE per image size,
     and the FD diagnostics (floor = real_vs_real)."""
     keys: dict[str, Any] = {}
-    for size in sorted((k for k in metrics if k.endswith("px")), key=lambda k: -int(k[:-2])):
+    sizes = [k for k in metrics if k.split("_")[0].endswith("px")]
+    for size in sorted(sizes, key=lambda k: (-int(k.split("_")[0][:-2]), k)):
         m = metrics[size]
         if name == "room_segmenter":
             keys.update({f"window_iou_{size}": m["iou"]["window"], f"bed_iou_{size}": m["iou"]["bed"],
@@ -184,10 +195,11 @@ def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, qui
                    progress: bool = True) -> nn.Module: ...
 def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, quick: bool = False, seed: int = 0,
                    progress: bool = True) -> nn.Module:
-    """Instrument ``name`` ("room_segmenter" | "face_attributes") in eval mode: loaded from the cache if
-    present, else trained, measured on held-out renders and stored (weights, config, metrics)."""
+    """Instrument ``name`` ("room_segmenter" | "face_attributes") in eval mode: the shipped one of the same
+    config (``zoo/instruments``) or the cached one if present, else trained, measured on held-out renders and stored (weights, config, metrics)."""
     config = instrument_config(name, quick=quick, seed=seed)
     path = instrument_file(name, config, cache_dir)
+    path = shipped_instrument(path.name) or path
     if path.is_file():
         state, stored = load_instrument(path)
         model = build_model(name, stored["model"])
@@ -207,6 +219,7 @@ def stored_metrics(name: str, *, cache_dir: str | os.PathLike | None = None, qui
     """The config + metrics stored with a trained instrument (trains it first if needed)."""
     config = instrument_config(name, quick=quick, seed=seed)
     path = instrument_file(name, config, cache_dir)
+    path = shipped_instrument(path.name) or path
     if not path.is_file():
         get_instrument(name, cache_dir=cache_dir, quick=quick, seed=seed, progress=progress)
     return {**load_instrument(path)[1], "path": str(path)}

@@ -7,9 +7,9 @@
     window_boxes(maps)                   # [(k, 4) int64 boxes x0, y0, x1, y1 (x1/y1 exclusive)] per image
 
 Training (:func:`train_segmenter`) uses rendered rooms (``open_dataset("rooms")``) with class-weighted
-cross-entropy and the photometric augmentation of :func:`augment_photometric` (blur, noise, colour
-jitter) plus horizontal flips, at 64 px and 32 px, so the segmenter also reads blurrier, noisier
-GAN samples. ``model.features(x)`` (N, D) is the global-average-pooled activation of every encoder
+cross-entropy and the GAN-like corruptions of :func:`interp.instruments.degrade.degrade` (colour shifts,
+blur, checkerboard, noise, JPEG) plus horizontal flips, at 64 px and 32 px, so that the segmenter also
+reads the blurrier, noisier samples of a generator. ``model.features(x)`` (N, D) is the global-average-pooled activation of every encoder
 scale and the bottleneck: the feature space of the rooms Fréchet distance (see :mod:`.frechet`).
 """
 
@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from interp.core.modes import eval_mode
 from interp.data.base import to_float_image
+from interp.instruments.degrade import KINDS, degrade
 
 WINDOW_CLASS = "window"
 
@@ -149,7 +150,7 @@ def iou_from_confusion(cm: np.ndarray, class_names: Sequence[str]) -> dict[str, 
     return {n: float(i / u) if u > 0 else float("nan") for n, i, u in zip(class_names, inter, union, strict=True)}
 
 
-def evaluate_segmenter(model: nn.Module, images: np.ndarray, maps: np.ndarray,
+def evaluate_segmenter(model: nn.Module, images: np.ndarray | torch.Tensor, maps: np.ndarray,
                        class_names: Sequence[str]) -> dict[str, Any]:
     """Per-class IoU, mean IoU and pixel accuracy of ``model`` on images (N, 3, S, S) with true maps (N, S, S)."""
     pred = segment(model, images)
@@ -158,47 +159,6 @@ def evaluate_segmenter(model: nn.Module, images: np.ndarray, maps: np.ndarray,
     valid = [v for v in iou.values() if not math.isnan(v)]
     return {"iou": iou, "mean_iou": float(np.mean(valid)), "pixel_accuracy": float(np.trace(cm) / max(cm.sum(), 1)),
             "n_images": int(len(images)), "image_size": int(images.shape[-1])}
-
-
-# --------------------------------------------------------------------------------- augmentation
-
-
-def _gaussian_blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Blur each image of x (N, C, H, W) with its own sigma (N,) (sigma 0 = identity); separable, reflect pad."""
-    n, c, h, w = x.shape
-    r = 2
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t[None] / sigma.clamp_min(1e-3)[:, None]) ** 2)  # (N, 5)
-    k = k / k.sum(1, keepdim=True)
-    k = k.repeat_interleave(c, 0)  # (N*C, 5)
-    y = F.pad(x.reshape(1, n * c, h, w), (r, r, r, r), mode="reflect")
-    y = F.conv2d(y, k[:, None, None, :], groups=n * c)
-    y = F.conv2d(y, k[:, None, :, None], groups=n * c)
-    return y.reshape(n, c, h, w)
-
-
-def augment_photometric(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
-    """Light GAN-like corruption of images (N, 3, S, S) in [-1, 1], each applied with probability ``p``:
-    colour jitter (brightness, contrast, per-channel gain), gaussian blur (sigma 0.3-1.1 px) and
-    gaussian noise (std up to 0.08). Returns a new tensor clamped to [-1, 1]."""
-    n = len(x)
-
-    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand((n, *shape), generator=generator)
-
-    def on() -> torch.Tensor:
-        return (torch.rand(n, generator=generator) < p).float()
-
-    j = on()[:, None, None, None]
-    mean = x.mean(dim=(1, 2, 3), keepdim=True)
-    jittered = (x - mean) * u(0.8, 1.2, 1, 1, 1) + mean + u(-0.12, 0.12, 1, 1, 1)
-    jittered = jittered * u(0.92, 1.08, 3, 1, 1) + u(-0.04, 0.04, 3, 1, 1)
-    x = j * jittered + (1 - j) * x
-    sigma = on() * u(0.3, 1.1)
-    if bool((sigma > 0).any()):
-        x = torch.where((sigma > 0)[:, None, None, None], _gaussian_blur(x, sigma), x)
-    x = x + on()[:, None, None, None] * u(0.0, 0.08, 1, 1, 1) * torch.randn(x.shape, generator=generator)
-    return x.clamp(-1, 1)
 
 
 # ------------------------------------------------------------------------------------- training
@@ -230,14 +190,15 @@ def _random_crops(x: torch.Tensor, y: torch.Tensor, crop: int, gen: torch.Genera
 
 def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, widths: Sequence[int] = (16, 32, 64),
                     steps: int = 1000, batch_size: int = 32, lr: float = 3e-3, weight_power: float = 0.5,
-                    frac_half_res: float = 0.25, crop: int = 0, augment_p: float = 0.5, seed: int = 0,
-                    progress: bool = True) -> RoomSegmenter:
+                    frac_half_res: float = 0.25, crop: int = 0, augment_p: float = 0.5,
+                    degrade_kinds: Sequence[str] = KINDS, seed: int = 0, progress: bool = True) -> RoomSegmenter:
     """Train a :class:`RoomSegmenter` on uint8 images (N, 3, S, S) and class maps (N, S, S).
 
     Adam + one-cycle cosine schedule for ``steps`` steps; a fraction ``frac_half_res`` of the steps use
     the batch 2x average-pooled (maps by 2x2 majority) so that 32 px inputs work too; the other steps
     train on random ``crop`` x ``crop`` windows (0 = whole images; crops are cheaper). Every batch is
-    horizontally flipped with probability 1/2 per image and photometrically augmented. Deterministic
+    horizontally flipped with probability 1/2 per image and corrupted by :func:`degrade` (each of
+    ``degrade_kinds`` with probability ``augment_p``). Deterministic
     given ``seed``; the global torch RNG is restored afterwards. Returns the model in eval mode.
     """
     gen = torch.Generator().manual_seed(seed)
@@ -261,7 +222,7 @@ def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, 
             x, y = F.avg_pool2d(x, 2), downsample_maps(y, n_classes)
         elif 0 < crop < x.shape[-1]:
             x, y = _random_crops(x, y, crop, gen)
-        x = augment_photometric(x, gen, augment_p).contiguous(memory_format=torch.channels_last)
+        x = degrade(x, gen, augment_p, degrade_kinds).contiguous(memory_format=torch.channels_last)
         loss = F.cross_entropy(model(x), y, weight=weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -274,4 +235,4 @@ def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, 
 
 
 __all__ = ["RoomSegmenter", "segment", "class_fractions", "window_boxes", "evaluate_segmenter", "train_segmenter",
-           "augment_photometric", "apply_batched", "class_weights", "confusion_matrix", "iou_from_confusion"]
+           "apply_batched", "class_weights", "confusion_matrix", "iou_from_confusion"]

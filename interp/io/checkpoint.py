@@ -16,6 +16,7 @@ and returns ready, eval-mode G and D.
 from __future__ import annotations
 
 import dataclasses
+import os
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from interp import __version__
 from interp.core.config import ConfigError, ModelConfig
 from interp.core.models import Discriminator, Generator
 from interp.io.tensorfile import read_tensor_file, write_tensor_file
+from interp.io.zoo import resolve_model_name, shipped_models
 
 FORMAT = "interp-dcgan"
 FORMAT_VERSION = 1
@@ -93,9 +95,27 @@ def with_z_distribution(gan: LoadedGAN, z: str) -> LoadedGAN:
 # --------------------------------------------------------------------------- writing
 
 
+def hardware_info() -> dict[str, Any]:
+    """The machine: CPU model and logical core count, torch threads, and the CUDA device if one is visible."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {"cpu": cpu, "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    if torch.cuda.is_available():
+        info["cuda_device"] = torch.cuda.get_device_name(0)
+    return info
+
+
 def environment_info() -> dict[str, Any]:
-    """Library versions and the git revision of the working tree (None outside git)."""
+    """Library versions, the machine (:func:`hardware_info`) and the git revision of the working tree
+    (None outside git)."""
     return {
+        "hardware": hardware_info(),
         "interp": __version__,
         "torch": torch.__version__,
         "numpy": np.__version__,
@@ -233,20 +253,23 @@ def resolve_checkpoint_path(path: str | Path) -> Path:
     if path.suffix == ".json" and path.with_suffix(SUFFIX).is_file():
         return path.with_suffix(SUFFIX)
     if not path.exists():
-        raise CheckpointError(f"{path}: no such file or directory")
+        shipped = shipped_models()
+        hint = f" (shipped model names: {', '.join(shipped)})" if shipped and len(path.parts) == 1 else ""
+        raise CheckpointError(f"{path}: no such file or directory{hint}")
     return path
 
 
 def load_gan(path: str | Path, device: torch.device | str = "cpu") -> LoadedGAN:
     """Ready, eval-mode G and D from any checkpoint interp understands.
 
-    Accepts: an interp ``.safetensors`` checkpoint (or its ``.json`` sidecar, or a run directory);
+    Accepts: the name of a shipped model (``"rooms"``, ``"faces"``: see :mod:`interp.io.zoo`); an
+    interp ``.safetensors`` checkpoint (or its ``.json`` sidecar, or a run directory);
     a PyTorch-example ``netG_epoch_N.pth`` / ``netD_epoch_N.pth`` (loaded with
     ``weights_only=True``); the DCGAN authors' Theano ``*_gen_params.jl_NN.npy`` files.
     """
     from interp.io import foreign  # foreign formats are optional extras of the loader
 
-    raw = Path(path).expanduser()
+    raw = resolve_model_name(path)
     kind = foreign.detect_format(raw) if raw.exists() else None
     if kind == "pytorch_example":
         G, D, meta = foreign.load_pytorch_example(raw)
@@ -259,11 +282,16 @@ def load_gan(path: str | Path, device: torch.device | str = "cpu") -> LoadedGAN:
             config = ModelConfig.from_dict(meta.get("model"), source=f"{file}: model")
         except ConfigError as exc:
             raise CheckpointError(str(exc)) from exc
-        G, D = Generator(config), Discriminator(config)
-        _load_module_state(G, "G", tensors, file)
-        _load_module_state(D, "D", tensors, file)
-        G.eval(), D.eval()
-        return LoadedGAN(G.to(device), D.to(device), config, meta, file)
+        parts = {p: any(k.startswith(p + ".") for k in tensors) for p in ("G", "D")}
+        if not any(parts.values()):
+            raise CheckpointError(f"{file}: the checkpoint holds neither G.* nor D.* weights")
+        G_ = Generator(config) if parts["G"] else None  # a zoo epoch checkpoint holds G only
+        D_ = Discriminator(config) if parts["D"] else None
+        for prefix, module in (("G", G_), ("D", D_)):
+            if module is not None:
+                _load_module_state(module, prefix, tensors, file)
+                module.to(device).eval()
+        return LoadedGAN(G_, D_, config, meta, file)
     model = G if G is not None else D
     if model is None:
         raise CheckpointError(f"{raw}: the {kind} checkpoint holds neither a generator nor a discriminator")

@@ -8,6 +8,8 @@
   chosen by a GPU sweep under the CPU budget (BENCHMARKS.md, "Default training settings"): with the
   paper's batch 128 / lr 2e-4 (or the examples' 64 / 2e-4) the faces model mode-collapsed within
   this many steps.
+* reference (``--train`` on a GPU): ``runs/rooms-reference`` / ``runs/faces-reference``, the recipe
+  of the shipped models (``zoo/``): 50,000 renders, ``--batch-size 64 --lr 5e-4 --epochs 25``, widths 32.
 * quick (``--quick``): ``runs/quick-rooms`` / ``runs/quick-faces``, a tiny stand-in that trains in
   well under a minute on a CPU (ngf = ndf = 8, 512 training renders, 2 epochs); its epoch-2
   checkpoint stands in for epoch 5 (figures record that in their metrics ``note``).
@@ -24,11 +26,15 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_RUNS: dict[str, str] = {"rooms": "runs/rooms-default", "faces": "runs/faces-default"}
+REFERENCE_RUNS: dict[str, str] = {"rooms": "runs/rooms-reference", "faces": "runs/faces-reference"}
 QUICK_RUNS: dict[str, str] = {"rooms": "runs/quick-rooms", "faces": "runs/quick-faces"}
 
 #: TrainConfig fields of the main job (scripts/main.sh) ...
 DEFAULT_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 32, "ndf": 32, "epochs": 6,
                                  "batch_size": 32, "lr": 5e-4, "keep_epochs": (1, 5), "seed": 0}
+#: ... of the reference recipe (the shipped models; retrained by --train where a GPU is) ...
+REFERENCE_TRAIN: dict[str, Any] = {**DEFAULT_TRAIN, "epochs": 25, "batch_size": 64}
+REFERENCE_N_IMAGES = 50_000
 #: ... and of the quick stand-in (epoch 2 plays epoch 5).
 QUICK_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 8, "ndf": 8, "epochs": 2,
                                "keep_epochs": (1, 2), "seed": 0, "checkpoint_every": 0}
@@ -37,29 +43,32 @@ QUICK_N_IMAGES = 512
 FIG_EPOCHS: dict[bool, dict[int, int]] = {False: {1: 1, 5: 5}, True: {1: 1, 5: 2}}
 
 
-def default_run_dir(world: str, quick: bool = False) -> Path:
-    """The default run directory of ``world`` (env override first)."""
-    table = QUICK_RUNS if quick else DEFAULT_RUNS
+def default_run_dir(world: str, quick: bool = False, reference: bool = False) -> Path:
+    """The default (or quick, or reference-recipe) run directory of ``world`` (env override first)."""
+    table = QUICK_RUNS if quick else REFERENCE_RUNS if reference else DEFAULT_RUNS
     if world not in table:
         raise KeyError(f"no default model for {world!r}; worlds with one: {sorted(table)}")
-    env = f"INTERP_{'QUICK_' if quick else ''}{world.upper()}_RUN"
-    return Path(os.environ.get(env) or table[world])
+    kind = "QUICK_" if quick else "REFERENCE_" if reference else ""
+    return Path(os.environ.get(f"INTERP_{kind}{world.upper()}_RUN") or table[world])
 
 
-def ensure_default_model(world: str, quick: bool = False, progress: bool = True) -> Path:
+def ensure_default_model(world: str, quick: bool = False, progress: bool = True, reference: bool = False) -> Path:
     """The default run directory of ``world``; trains it first (with a tqdm bar) unless its final
-    checkpoint exists. An interrupted training run is resumed."""
-    run = default_run_dir(world, quick)
+    checkpoint exists. An interrupted training run is resumed. ``reference``: the shipped models' recipe
+    (hours on a GPU's budget, days on a CPU) instead of the CPU-budget defaults."""
+    run = default_run_dir(world, quick, reference=reference and not quick)
     if (run / "checkpoints" / "final.safetensors").is_file():
         return run
     from interp.data import open_dataset
     from interp.train.trainer import TrainConfig, Trainer
 
-    settings = dict(QUICK_TRAIN if quick else DEFAULT_TRAIN)
-    n = QUICK_N_IMAGES if quick else None
+    settings = dict(QUICK_TRAIN if quick else REFERENCE_TRAIN if reference else DEFAULT_TRAIN)
+    n = QUICK_N_IMAGES if quick else REFERENCE_N_IMAGES if reference else None
     ds = open_dataset(world, split="train", n=n, image_size=settings["image_size"])
-    cfg = TrainConfig(data=world, out=str(run), progress=progress, tensorboard=False, **settings)
-    print(f"[figures] training the {'quick ' if quick else ''}default {world} model into {run} "
+    options = {"n": n} if reference and not quick else {}
+    cfg = TrainConfig(data=world, data_options=options, out=str(run), progress=progress, tensorboard=False, **settings)
+    kind = "quick " if quick else "reference-recipe " if reference else "default "
+    print(f"[figures] training the {kind}{world} model into {run} "
           f"({cfg.epochs} epochs on {len(ds)} images; ngf={cfg.ngf}) ...", flush=True)
     Trainer(cfg, ds.uint8_images(), ds.describe(), resume=True).run()
     return run
@@ -72,6 +81,9 @@ __all__ = [
     "QUICK_N_IMAGES",
     "QUICK_RUNS",
     "QUICK_TRAIN",
+    "REFERENCE_N_IMAGES",
+    "REFERENCE_RUNS",
+    "REFERENCE_TRAIN",
     "default_run_dir",
     "ensure_default_model",
 ]

@@ -1,0 +1,102 @@
+"""``--robustness RUN ...``: every figure's numbers on several models, and each claim against its aim.
+
+    section, pngs = run_robustness(["runs/ref-rooms-s0", "runs/ref-rooms-s1", ...], ["fig5", "fig6", ...],
+                                   make_context=lambda run, out: FigureContext(out=out, checkpoint=run), out=Path("figures"))
+
+Each model's figures (those of its world, and those for any model) are drawn into
+``OUT/robustness/<label>/`` with their own ``metrics.json``; the ``robustness`` section of
+``OUT/metrics.json`` holds ``models`` (label, checkpoint, world, training seed), then per figure one
+list per number (one value per model, ``null`` where that figure did not run on that model), and
+``claims``: per claim of the paper its aim, values and ``holds`` = how many models meet it
+(:mod:`interp.analysis.robustness`). ``robustness.png`` plots each claim per model against its aim.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from interp.analysis.robustness import collect_numbers, evaluate_claims
+from interp.figures.context import FigureContext
+from interp.figures.metrics import update_metrics
+from interp.figures.plotting import new_figure, save_figure
+from interp.figures.registry import FIGURES, run_figure
+
+
+def _label(run: Path, world: str, seed: Any, taken: set[str]) -> str:
+    label = f"{world}-s{seed}" if seed is not None else run.name
+    while label in taken:
+        label = f"{label}-{run.name}" if run.name not in label else f"{label}+"
+    taken.add(label)
+    return label
+
+
+def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
+                   make_context: Callable[[Path, Path], FigureContext], out: Path,
+                   log: Callable[[str], None] = print) -> tuple[dict[str, Any], list[Path]]:
+    """Draw ``names`` on each model of ``runs``; write and return the ``robustness`` section and its PNG."""
+    models: list[dict[str, Any]] = []
+    per_model: list[dict[str, dict[str, Any]]] = []
+    errors: dict[str, str] = {}
+    taken: set[str] = set()
+    for run in map(Path, runs):
+        probe = make_context(run, out)
+        gan = probe.gan("rooms")  # the given checkpoint (it replaces the model of every world)
+        world = probe.world_of(gan)
+        if world is None:
+            raise ValueError(f"--robustness {run}: not a model of an embedded world (rooms, faces); "
+                             "the claims are measured against the worlds' ground truth")
+        label = _label(run, world, gan.meta.get("seed"), taken)
+        ctx = make_context(run, out / "robustness" / label)
+        models.append({"label": label, "checkpoint": str(gan.path), "world": world, "seed": gan.meta.get("seed"),
+                       "step": gan.meta.get("step")})
+        sections: dict[str, dict[str, Any]] = {}
+        for name in names:
+            if FIGURES[name].world not in (world, None):
+                continue
+            log(f"[robustness] {label}: {name}")
+            try:
+                sections[name] = run_figure(name, ctx).metrics
+            except (ValueError, OSError) as exc:
+                errors[f"{label}.{name}"] = str(exc).splitlines()[0]
+                log(f"[robustness] {label}: {name} FAILED: {errors[f'{label}.{name}']}")
+        per_model.append(sections)
+    section: dict[str, Any] = {"models": models, **collect_numbers(per_model), "claims": evaluate_claims(per_model)}
+    if errors:
+        section["errors"] = errors
+    written = update_metrics(out / "metrics.json", "robustness", section,
+                             provenance={"checkpoint": [m["checkpoint"] for m in models],
+                                         "data": [m["world"] for m in models], "seed": make_context(Path(runs[0]), out).seed})
+    png = save_figure(plot_robustness(written), out / "robustness.png")
+    return written, [png]
+
+
+def plot_robustness(section: dict[str, Any]) -> Figure:
+    """One panel per claim: each model's value (green: meets the aim, red: misses it) and the aim."""
+    claims = section.get("claims") or {}
+    labels = [m["label"] for m in section.get("models", [])]
+    n = max(len(claims), 1)
+    cols = min(4, n)
+    rows = -(-n // cols)
+    fig = new_figure(3.2 * cols, 2.6 * rows + 0.6)
+    fig.suptitle(f"Claims across {len(labels)} models (green: meets the aim)", fontsize=10)
+    for i, (key, claim) in enumerate(claims.items()):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        xs = [j for j, v in enumerate(claim["values"]) if v is not None]
+        vs = np.array([claim["values"][j] for j in xs], float)
+        colours = ["tab:green" if claim["meets"][j] else "tab:red" for j in xs]
+        ax.scatter(xs, vs, c=colours, s=30, zorder=3)
+        for level in claim["aim_levels"]:
+            ax.axhline(level, color="0.4", lw=1, ls="--")
+        ax.set_xticks(xs, [labels[j] for j in xs], rotation=30, fontsize=7, ha="right")
+        ax.set_title(f"{key}\naim {claim['aim']}: {claim['holds']}/{claim['of']}", fontsize=8)
+        ax.tick_params(axis="y", labelsize=7)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = ["plot_robustness", "run_robustness"]
