@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The main job: set up .venv, then draw every figure of the paper with its numbers into figures/
-# (PNGs + metrics.json). With no --checkpoint, `python -m interp.figures` trains the project's
-# default models first (rooms and faces, runs/rooms-default and runs/faces-default, with a progress
-# bar; an interrupted training resumes) and the world instruments (cached in ~/.cache/interp).
-# Re-running reuses what is trained. Extra arguments go to `python -m interp.figures`
-# (e.g. `bash scripts/main.sh --quick`, or `--checkpoint runs/my-run`).
+# (PNGs + metrics.json). Figures draw the shipped models and instruments of zoo/ (nothing is trained);
+# a world with no shipped model yet, or every world with --train, uses models trained here instead:
+# runs/rooms-default and runs/faces-default (the CPU-budget recipe, ~20 min on 2 cores, with a
+# progress bar; an interrupted training resumes; with a GPU, `--train --device cuda` trains the
+# reference recipe into runs/*-reference). Instruments that are not shipped are trained and cached
+# in ~/.cache/interp. Extra arguments go to `python -m interp.figures`
+# (e.g. `bash scripts/main.sh --quick`, `--train`, or `--checkpoint runs/my-run`).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
@@ -12,4 +14,4 @@ bash scripts/setup.sh
 . "${INTERP_VENV:-.venv}/bin/activate"
 FIGS="${INTERP_FIGURES_DIR:-figures}"
 python -m interp.figures --all --out "$FIGS" "$@"
-echo "[main] figures and metrics.json: $FIGS/ ; default models: runs/rooms-default, runs/faces-default"
+echo "[main] figures and metrics.json: $FIGS/ ; models: see the 'model:' line of each figure above"

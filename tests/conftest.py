@@ -52,3 +52,21 @@ def cache(session_cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The session's INTERP_CACHE_DIR, set again for this test (in case another test changed it)."""
     monkeypatch.setenv("INTERP_CACHE_DIR", str(session_cache))
     return session_cache
+
+
+@pytest.fixture
+def stand_in_domain(cache: Path):
+    """A ``get_domain`` for stand-in instruments: ``stand_in_domain({name: net})`` fits each net's domain on
+    64 held-out renders of its world (what the registry does with 1,000 for the trained instruments)."""
+    from interp.data import open_dataset
+    from interp.instruments.domain import fit_domain
+
+    def factory(nets):
+        def get_domain(name, *, image_size, quick=False, progress=True):
+            world = "rooms" if name == "room_segmenter" else "faces"
+            real = open_dataset(world, split="val", n=64, image_size=image_size).uint8_images()
+            return fit_domain(nets[name], np.asarray(real))
+
+        return get_domain
+
+    return factory

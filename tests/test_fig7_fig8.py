@@ -230,7 +230,7 @@ def faces_ckpt(tmp_path):
 
 
 @pytest.fixture
-def face_instrument(monkeypatch):
+def face_instrument(monkeypatch, stand_in_domain):
     """A random quick-size attribute net stands in for the trained instrument."""
     torch.manual_seed(0)
     net = FaceAttributeNet(widths=(8, 16, 24, 32)).eval()
@@ -242,6 +242,7 @@ def face_instrument(monkeypatch):
         return net
 
     monkeypatch.setattr(fctx, "get_instrument", get)
+    monkeypatch.setattr(fctx, "get_domain", stand_in_domain({"face_attributes": net}))
     return calls
 
 

@@ -32,7 +32,7 @@ from interp.io.checkpoint import LoadedGAN, load_gan, save_checkpoint
 
 
 @pytest.fixture
-def fake_instrument(monkeypatch):
+def fake_instrument(monkeypatch, stand_in_domain):
     """A random quick-size segmenter stands in for the trained instrument (exercises the code path)."""
     torch.manual_seed(0)
     seg = RoomSegmenter(n_classes=11, widths=(8, 16, 32)).eval()
@@ -45,6 +45,7 @@ def fake_instrument(monkeypatch):
         return seg if name == "room_segmenter" else att
 
     monkeypatch.setattr(fctx, "get_instrument", get)
+    monkeypatch.setattr(fctx, "get_domain", stand_in_domain({"room_segmenter": seg, "face_attributes": att}))
     return calls
 
 

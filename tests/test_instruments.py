@@ -290,6 +290,10 @@ def test_celeba_instrument_end_to_end(tmp_path, capsys) -> None:
     net = load_user_instrument(out)
     assert net.has_yaw and set(predict_attributes(net, np.zeros((2, 3, 64, 64), np.uint8))) == {
         "Male", "Smiling", "Eyeglasses", "yaw"}
+    from interp.instruments.user import domain_path, load_user_domain
+
+    domain = load_user_domain(out)  # described on the 20 held-out images and their degraded copy
+    assert domain_path(out).is_file() and domain is not None and domain.n_calibration == 40 and domain.threshold > 0
     assert main(["celeba", "--data-root", str(tmp_path / "missing"), "--out", str(out)]) == 2
 
 
@@ -319,6 +323,14 @@ def test_figures_measure_a_foreign_face_model_with_the_users_instrument(tmp_path
     m = read_metrics(out / "metrics.json")["fig8"]
     assert m["data"] == "celeba" and m["instrument"] == f"user instrument {inst}.safetensors"
     assert "no yaw regressor" not in m.get("note", "")
+    assert isinstance(m["in_domain"], bool) and 0 <= m["domain_distance"] <= 1  # judged by the user's domain
+    from interp.instruments.user import domain_path
+
+    domain_path(inst).unlink()  # an instrument saved before domains were recorded: no verdict, and it says so
+    assert figures_main(["--only", "fig8", "--quick", "--checkpoint", str(ckpt), "--instruments",
+                         str(inst) + ".safetensors", "--out", str(tmp_path / "f3"), "--no-progress"]) == 0
+    m3 = read_metrics(tmp_path / "f3" / "metrics.json")["fig8"]
+    assert m3["in_domain"] is None and "no domain description" in m3["domain_note"]
     assert figures_main(["--only", "fig8", "--quick", "--checkpoint", str(ckpt), "--out", str(tmp_path / "f2"),
                          "--no-progress"]) == 0
     assert read_metrics(tmp_path / "f2" / "metrics.json")["fig8"]["instrument"] is None

@@ -7,7 +7,9 @@ with a window (a window component of at least ``MIN_WINDOW_PIXELS``) and with a 
 ``MIN_BED_FRACTION`` of the image); for a faces generator: the share the attribute classifier calls
 smiling / eyeglasses / male and the spread of measured yaw (looking left: yaw < -0.25, right:
 > 0.25). Every number is given for real held-out renders beside it, plus the Fréchet distance of
-the samples and the real-vs-real floor.
+the samples and the real-vs-real floor (in the features of the world's Fréchet feature net, see
+:func:`interp.instruments.registry.frechet_instrument`), and whether the samples lie in the domain of
+the measuring instrument (``in_domain``, ``domain_distance``: :mod:`interp.instruments.domain`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from interp.instruments import (
     segment,
     window_boxes,
 )
+from interp.instruments.domain import check_domain
+from interp.instruments.registry import WORLD_INSTRUMENTS, frechet_instrument, get_domain
 from interp.io.checkpoint import LoadedGAN
 from interp.worlds import world_of
 
@@ -75,20 +79,25 @@ def measure_generator(gan: LoadedGAN, n: int = 500, seed: int = 0, progress: boo
     fake = sample_images(gan.generator, n, seed)
     real_a = open_dataset(world, split="test", n=max(n, 1000), image_size=size).uint8_images()
     real_b = open_dataset(world, split="val", n=n, image_size=size).uint8_images()
-    net: torch.nn.Module  # the world's instrument; its features also give the FD
     if world == "rooms":
-        seg = net = get_instrument("room_segmenter", quick=quick_instruments, progress=progress)
+        seg = get_instrument("room_segmenter", quick=quick_instruments, progress=progress)
         from interp.worlds.rooms import CLASS_NAMES
 
         gen, real = rooms_numbers(fake, seg, tuple(CLASS_NAMES)), rooms_numbers(np.asarray(real_b), seg, tuple(CLASS_NAMES))
+        measuring: torch.nn.Module = seg
     else:
-        att = net = get_instrument("face_attributes", quick=quick_instruments, progress=progress)
+        att = measuring = get_instrument("face_attributes", quick=quick_instruments, progress=progress)
         gen, real = faces_numbers(fake, att), faces_numbers(np.asarray(real_b), att)
+    features = frechet_instrument(world, quick_instruments)
+    net = get_instrument(features, quick=quick_instruments, progress=progress)
     fd = fd_with_floor(net, np.asarray(real_a), np.asarray(real_b), fake)
+    domain = check_domain(get_domain(WORLD_INSTRUMENTS[world][0], image_size=size, quick=quick_instruments,
+                                     progress=progress), measuring, fake)
     return {
         "checkpoint": str(gan.path), "world": world, "step": gan.meta.get("step"), "epoch": gan.meta.get("epoch"),
         "n": n, "seed": seed, "generated": gen, "real": real,
-        "fd": round(fd["fd"], 4), "fd_floor": round(fd["fd_floor"], 4),
+        "fd": round(fd["fd"], 4), "fd_floor": round(fd["fd_floor"], 4), "fd_features": features,
+        **domain.as_metrics(),
     }
 
 

@@ -135,6 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         for png in result.png_paths:
             print(f"  wrote {png}")
         print(f"  {json.dumps(shown)}  ({time.time() - t0:.1f} s)", flush=True)
+        if result.metrics.get("in_domain") is False:
+            print(f"[figures] WARNING: {name}: {result.metrics['domain_distance']:.0%} of the samples lie outside the "
+                  "domain of the instrument that measured them; its numbers are recorded with in_domain: false and "
+                  "are not evidence for or against the paper", file=sys.stderr, flush=True)
     if written:
         print(f"[figures] metrics ({', '.join(written)}): {ctx.metrics_path}")
     else:

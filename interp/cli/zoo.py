@@ -117,20 +117,34 @@ def export(args: argparse.Namespace) -> int:
 
 
 def instruments(args: argparse.Namespace) -> int:
-    from interp.instruments.registry import NAMES, get_instrument, instrument_config, instrument_file
+    """Copy every full instrument, and the 64 px domain of each measuring instrument, into zoo/instruments."""
+    from interp.instruments.registry import (
+        NAMES,
+        WORLD_INSTRUMENTS,
+        domain_file,
+        get_domain,
+        get_instrument,
+        instrument_config,
+        instrument_file,
+    )
     from interp.io.zoo import zoo_dir
 
     dest = zoo_dir() / "instruments"
     dest.mkdir(parents=True, exist_ok=True)
+    measuring = {m for m, _ in WORLD_INSTRUMENTS.values()}
     for name in NAMES:
         get_instrument(name, progress=args.progress)
-        src = instrument_file(name, instrument_config(name))
-        if src.parent.resolve() == dest.resolve():
-            print(f"[zoo] {src} (already shipped)")
-            continue
-        for suffix in (".safetensors", ".json"):
-            shutil.copyfile(src.with_suffix(suffix), (dest / src.name).with_suffix(suffix))
-        print(f"[zoo] {dest / src.name}")
+        files = [instrument_file(name, instrument_config(name))]
+        if name in measuring:
+            get_domain(name, image_size=64, progress=args.progress)
+            files.append(domain_file(name, instrument_config(name), 64))
+        for src in files:
+            if src.parent.resolve() == dest.resolve():
+                print(f"[zoo] {src} (already shipped)")
+                continue
+            for suffix in (".safetensors", ".json"):
+                shutil.copyfile(src.with_suffix(suffix), (dest / src.name).with_suffix(suffix))
+            print(f"[zoo] {dest / src.name}")
     return 0
 
 

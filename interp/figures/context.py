@@ -25,8 +25,11 @@ from interp.worlds import trained_on, world_of
 
 if TYPE_CHECKING:  # the instruments are imported lazily (see get_instrument)
     from interp.instruments import FaceAttributeNet, RoomSegmenter
+    from interp.instruments.domain import Domain
 
 INSTRUMENTS = {"rooms": "room_segmenter", "faces": "face_attributes"}
+#: samples drawn to judge whether a model's images lie in an instrument's domain
+N_DOMAIN = {False: 500, True: 64}
 
 
 def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> torch.nn.Module:
@@ -34,6 +37,22 @@ def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> 
     from interp.instruments import get_instrument as _get
 
     return _get(name, quick=quick, progress=progress)
+
+
+def get_domain(name: str, *, image_size: int, quick: bool = False, progress: bool = True) -> Domain:
+    """Indirection over :func:`interp.instruments.registry.get_domain` (tests replace it with the domain of
+    their stand-in instruments)."""
+    from interp.instruments.registry import get_domain as _get
+
+    return _get(name, image_size=image_size, quick=quick, progress=progress)
+
+
+def domain_title(values: dict[str, Any]) -> str:
+    """A title line for a figure whose samples lie outside its instrument's domain ("" otherwise)."""
+    if values.get("in_domain") is not False:
+        return ""
+    return (f"\nOUT OF THE INSTRUMENT'S DOMAIN: {values['domain_distance']:.0%} of the samples lie outside what "
+            "it was trained on; its numbers here are not evidence")
 
 
 @dataclass
@@ -213,6 +232,52 @@ class FigureContext:
             self._cache[key] = get_instrument(INSTRUMENTS[world], quick=self.quick, progress=self.progress)
         return self._cache[key]
 
+    def frechet(self, world: str) -> torch.nn.Module:
+        """The net whose features the FD of ``world`` is measured in (the world's Fréchet feature net;
+        quick mode: the quick measuring instrument), cached."""
+        from interp.instruments.registry import frechet_instrument
+
+        name = frechet_instrument(world, self.quick)
+        key = ("instrument-net", name)
+        if key not in self._cache:
+            self._cache[key] = get_instrument(name, quick=self.quick, progress=self.progress)
+        return self._cache[key]
+
+    def domain_check(self, gan: LoadedGAN, faces: bool = False) -> dict[str, Any]:
+        """Whether ``gan``'s samples lie in the domain of the instrument that measures them (see
+        :mod:`interp.instruments.domain`): ``{"in_domain", "domain_distance", ...}`` for the metrics, ``{}``
+        where no instrument measures the model. ``faces``: the instrument of Figs. 7-8 (the faces world's, or
+        the user's ``instruments``)."""
+        from interp.core.generation import sample_images
+        from interp.instruments.domain import check_domain
+
+        world = self.world_of(gan)
+        key = ("domain", id(gan), faces)
+        if key in self._cache:
+            return self._cache[key]
+        net: torch.nn.Module
+        if faces and world != "faces":
+            if self.instruments is None:
+                return {}
+            from interp.instruments.user import load_user_domain, load_user_instrument
+
+            net, domain = load_user_instrument(self.instruments), load_user_domain(self.instruments)
+            if domain is None:
+                return {"in_domain": None, "domain_note": f"{self.instruments} has no domain description (trained "
+                                                          "before interp recorded one); retrain it to get the check"}
+        elif world is None:
+            return {}
+        else:
+            net = self.instrument(world)
+            if not callable(getattr(net, "features", None)):  # e.g. a hand-built stand-in instrument
+                return {"in_domain": None, "domain_note": f"{type(net).__name__} has no features() to judge its domain by"}
+            domain = get_domain(INSTRUMENTS[world], image_size=gan.config.image_size, quick=self.quick,
+                                progress=self.progress)
+        images = sample_images(gan.generator, N_DOMAIN[self.quick], seed=self.seed)
+        result = check_domain(domain, net, images).as_metrics()
+        self._cache[key] = result
+        return result
+
     def face_predictor(self, gan: LoadedGAN) -> tuple[Any, str | None]:
         """(predict, name) for Figs. 7-8: images (N, 3, S, S) -> {attribute: probability, "yaw": ...}.
 
@@ -246,4 +311,4 @@ class FigureContext:
         return update_metrics(self.metrics_path, section, values, provenance=self.provenance(gan))
 
 
-__all__ = ["INSTRUMENTS", "FigureContext", "get_instrument"]
+__all__ = ["INSTRUMENTS", "N_DOMAIN", "FigureContext", "domain_title", "get_domain", "get_instrument"]

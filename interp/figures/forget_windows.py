@@ -49,7 +49,7 @@ from interp.analysis.forget import (
     compute_fig6,
 )
 from interp.core.latent import sample_z
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
 from interp.figures.registry import FigureResult, register_figure
 
@@ -247,10 +247,11 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
                   "n_annotated": n_annot, "boxes": str(boxes) if isinstance(boxes, (str, Path)) else where}
         return FigureResult([], ctx.record("fig6", gan, values))
     model = ctx.model_label(gan)
-    png = save_figure(plot_fig6(data, fig6_title(data, model)), ctx.png("fig6_forget_windows.png"))
+    domain = ctx.domain_check(gan) if meter is not None else {}
+    png = save_figure(plot_fig6(data, fig6_title(data, model) + domain_title(domain)), ctx.png("fig6_forget_windows.png"))
     values = {**data.numbers, "annotated_latents": f"sample_z({n_annot}, seed={ctx.seed})",
               "eval_latents": f"sample_z({n_annot + n_eval}, seed={ctx.seed})[{n_annot}:]",
-              "epoch": gan.meta.get("epoch")}
+              "epoch": gan.meta.get("epoch"), **domain}
     values["boxes"] = str(boxes) if isinstance(boxes, (str, Path)) else data.box_source
     if meter is None:
         values["note"] = ("no window segmenter for this model's data: window pixel shares not measured "

@@ -25,7 +25,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from interp.analysis.walks import WalkData, compute_latent_walks, faces_curves, rooms_curves
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 
@@ -112,8 +112,9 @@ def fig4(ctx: FigureContext, method: str = "linear", n_rows: int = 6, steps: int
     data = compute_latent_walks(gan.generator, gan.config, n_rows=n_rows, steps=steps, measure_steps=measure_steps,
                                 method=method, seed=ctx.seed, curve_fn=curve_fn)
     worst = int(np.argmax(data.step_ratio))
+    domain = ctx.domain_check(gan) if curve_fn is not None else {}
     title = (f"Fig. 4 — latent walks ({ctx.model_label(gan)}): "
-             f"largest step / mean step = {data.max_step_ratio:.2f} (worst walk: {worst + 1})")
+             f"largest step / mean step = {data.max_step_ratio:.2f} (worst walk: {worst + 1})" + domain_title(domain))
     png = save_figure(plot_latent_walks(data, title, curve_label=label), ctx.png("fig4_latent_walk.png"))
     values: dict[str, Any] = {
         "max_step_ratio": round(data.max_step_ratio, 4),
@@ -121,7 +122,7 @@ def fig4(ctx: FigureContext, method: str = "linear", n_rows: int = 6, steps: int
         "worst_walk": worst + 1,
         "method": method, "n_walks": n_rows, "n_points": data.n_points, "steps_shown_per_segment": steps,
         "steps_measured_per_segment": measure_steps, "step_distance": "pixel L2 of consecutive frames in [-1, 1]",
-        "epoch": gan.meta.get("epoch"),
+        "epoch": gan.meta.get("epoch"), **domain,
     }
     for name, v in data.curves.items():
         values[f"{name}_range_per_walk"] = [round(float(x), 4) for x in (v.max(1) - v.min(1))]

@@ -3,8 +3,10 @@
 * ``fig2`` / ``fig3``: an 8×8 grid of samples of the run's ``checkpoints/epoch_001`` / ``epoch_005``
   (quick runs: epoch 2 stands in for 5), titled with the epoch and the Fréchet distance. Numbers:
   ``fd`` = FD(n generated, real ``test`` renders) and ``fd_floor`` = FD(n real ``val`` renders, the
-  same ``test`` renders), in the feature space of the world's instrument (rooms: segmenter; faces:
-  attribute net); n = 500 (quick: 64) generated = n real, so both carry the same finite-sample bias.
+  same ``test`` renders), in the feature space of the world's Fréchet feature net (a segmenter / attribute
+  net trained with light photometric augmentation only, no checkerboards or JPEG blocks, so that it sees
+  a generator's artefacts; quick mode: the quick instrument). FD is a distance to the world's renders, valid however far the samples are, so it
+  carries no ``in_domain`` flag; n = 500 (quick: 64) generated = n real, so both carry the same finite-sample bias.
 * ``memorization``: generated samples beside their nearest training image and nearest held-out
   image. Distance: pixel L2 on 32×32 (area-downsampled) images in [0, 1], reported as RMS per
   pixel value (the paper's authors de-duplicated on 32×32 crops; pixel distance is what a copy would
@@ -57,8 +59,8 @@ def _samples_figure(ctx: FigureContext, section: str, epoch: int, filename: str,
     world_default = "rooms"
     gan, note = ctx.gan_at_epoch(world_default, epoch)
     world = ctx.world_of(gan)
-    instrument = ctx.instrument(world) if world else None
-    data = compute_samples(gan, world, instrument, n=N_MEASURE[ctx.quick], seed=ctx.seed,
+    features = ctx.frechet(world) if world else None
+    data = compute_samples(gan, world, features, n=N_MEASURE[ctx.quick], seed=ctx.seed,
                            n_real_a=N_REAL_A_MIN[ctx.quick])
     if data.epoch is not None:
         title = (f"{label} — {ctx.data_name(gan) or 'model'} samples after epoch {data.epoch}"
@@ -69,16 +71,17 @@ def _samples_figure(ctx: FigureContext, section: str, epoch: int, filename: str,
     png = save_figure(fig, ctx.png(filename))
     notes = [x for x in (note, data.note) if x]
     values = {"fd": data.fd, "fd_floor": data.fd_floor, "epoch": data.epoch, "paper_epoch": epoch,
-              "step": gan.meta.get("step"), "instrument": ctx_instrument_name(world), **data.extra}
+              "step": gan.meta.get("step"), "instrument": ctx_fd_features(world, ctx.quick), **data.extra}
     if notes:
         values["note"] = "; ".join(notes)
     return FigureResult([png], ctx.record(section, gan, values))
 
 
-def ctx_instrument_name(world: str | None) -> str | None:
-    from interp.figures.context import INSTRUMENTS
+def ctx_fd_features(world: str | None, quick: bool) -> str | None:
+    """The instrument whose features the FD was measured in (None: no world, no FD)."""
+    from interp.instruments.registry import frechet_instrument
 
-    return INSTRUMENTS.get(world) if world else None
+    return frechet_instrument(world, quick) if world else None
 
 
 @register_figure("fig2", world="rooms", title="Samples after one epoch (paper Fig. 2)")

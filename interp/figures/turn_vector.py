@@ -31,7 +31,7 @@ from matplotlib.figure import Figure
 from interp.analysis.exemplars import parse_indices
 from interp.analysis.turn import LOOK_THRESHOLD, MAX_STEP, N_STEPS, TurnResult, compute_fig8
 from interp.data.base import to_uint8_image
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
@@ -190,11 +190,14 @@ def fig8(ctx: FigureContext) -> FigureResult:
                                                      "and measured yaw, pooled over all walked samples; yaw < 0 looks "
                                                      "left, so a working vector gives rho near -1"}
     notes = [data.note] if data.note else []
+    domain = ctx.domain_check(gan, faces=True) if predict is not None else {}
+    values.update(domain)
     if res is not None:
         values.update(res.summary())
         rho = res.spearman
         title = (f"Fig. 8 — a turn vector ({ctx.model_label(gan)})"
-                 + (f": Spearman ρ(step, measured yaw) = {rho:+.2f}".replace("-", "−") if rho is not None else ""))
+                 + (f": Spearman ρ(step, measured yaw) = {rho:+.2f}".replace("-", "−") if rho is not None else "")
+                 + domain_title(domain))
         pngs.insert(0, save_figure(plot_turn(res, title, n_show), ctx.png("fig8_turn_vector.png")))
         if predict is not None and rho is None:
             notes.append("the measured yaw does not vary along the walks: Spearman undefined")

@@ -41,7 +41,7 @@ from matplotlib.patches import Rectangle
 
 from interp.analysis.arithmetic import CONFIDENCE, Fig7Data, compute_fig7, parse_exemplars
 from interp.data.base import to_uint8_image
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
@@ -222,6 +222,8 @@ def fig7(ctx: FigureContext) -> FigureResult:
         "success_definition": "share of the 9 outputs (Y and 8 neighbours) to which the attribute classifier gives "
                               "every target attribute (p > 0.5), mean over equations",
     }
+    domain = ctx.domain_check(gan, faces=True) if predict is not None else {}
+    values.update(domain)
     if predict is not None and data.results:
         ws, wp, names = data.well_posed_means()
         values.update({"success_well_posed": ws, "pixel_baseline_success_well_posed": wp, "well_posed_equations": names})
@@ -229,7 +231,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
         s, p = data.success, data.pixel_success
         title = (f"Fig. 7 — vector arithmetic ({ctx.model_label(gan)})"
                  + (f": target attributes in {s:.0%} of latent outputs vs {p:.0%} in pixel space"
-                    if s is not None else ""))
+                    if s is not None else "") + domain_title(domain))
         pngs.insert(0, save_figure(plot_arithmetic(data, title), ctx.png("fig7_vector_arithmetic.png")))
     notes = list(data.notes)
     if predict is None:

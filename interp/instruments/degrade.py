@@ -109,6 +109,38 @@ def degrade(x: torch.Tensor, generator: torch.Generator, p: float = 0.5,
     return x.clamp(-1, 1)
 
 
+def augment_photometric(x: torch.Tensor, generator: torch.Generator, p: float = 0.5) -> torch.Tensor:
+    """The lighter augmentation the Fréchet feature nets train with (instrument config version 2): colour
+    jitter (brightness, contrast, per-channel gain), gaussian blur (sigma 0.3-1.1 px) and gaussian noise (std
+    up to 0.08), each with probability ``p``, on images (N, 3, S, S) in [-1, 1]. A feature space that should
+    *see* a generator's artefacts must not learn to ignore them, so these nets never saw checkerboards or
+    JPEG blocks. Returns a new tensor clamped to [-1, 1]."""
+    n = len(x)
+
+    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand((n, *shape), generator=generator)
+
+    def on() -> torch.Tensor:
+        return (torch.rand(n, generator=generator) < p).float()
+
+    j = on()[:, None, None, None]
+    mean = x.mean(dim=(1, 2, 3), keepdim=True)
+    jittered = (x - mean) * u(0.8, 1.2, 1, 1, 1) + mean + u(-0.12, 0.12, 1, 1, 1)
+    jittered = jittered * u(0.92, 1.08, 3, 1, 1) + u(-0.04, 0.04, 3, 1, 1)
+    x = j * jittered + (1 - j) * x
+    sigma = on() * u(0.3, 1.1)
+    if bool((sigma > 0).any()):
+        x = torch.where((sigma > 0)[:, None, None, None], gaussian_blur(x, sigma), x)
+    x = x + on()[:, None, None, None] * u(0.0, 0.08, 1, 1, 1) * torch.randn(x.shape, generator=generator)
+    return x.clamp(-1, 1)
+
+
+def augment(x: torch.Tensor, generator: torch.Generator, p: float, kinds: Sequence[str] | None) -> torch.Tensor:
+    """The training augmentation of an instrument: :func:`degrade` with ``kinds``, or, with ``kinds`` None,
+    the lighter :func:`augment_photometric` (the Fréchet feature nets)."""
+    return augment_photometric(x, generator, p) if kinds is None else degrade(x, generator, p, kinds)
+
+
 def degraded_copy(images_u8: np.ndarray, seed: int = 0, p: float = 0.5, batch_size: int = 256) -> torch.Tensor:
     """A fixed degraded copy float (N, 3, S, S) of uint8 images (N, 3, S, S): :func:`degrade` with a
     generator seeded by ``seed``, every image corrupted by at least one kind (an image the draw left clean is
@@ -126,4 +158,4 @@ def degraded_copy(images_u8: np.ndarray, seed: int = 0, p: float = 0.5, batch_si
     return torch.cat(out) if out else torch.zeros((0, *images_u8.shape[1:]))
 
 
-__all__ = ["KINDS", "checkerboard", "degrade", "degraded_copy", "gaussian_blur", "jpeg_roundtrip"]
+__all__ = ["KINDS", "augment", "augment_photometric", "checkerboard", "degrade", "degraded_copy", "gaussian_blur", "jpeg_roundtrip"]

@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from interp.data.base import to_float_image
-from interp.instruments.degrade import KINDS, degrade
+from interp.instruments.degrade import KINDS, augment
 from interp.instruments.segmenter import apply_batched
 
 FACE_ATTRIBUTES: tuple[str, ...] = ("male", "smiling", "eyeglasses")
@@ -107,14 +107,14 @@ def train_attribute_classifier(images_u8: np.ndarray, attributes: np.ndarray, at
                                yaw: np.ndarray | None = None, *, widths: Sequence[int] = (32, 64, 96, 128),
                                steps: int = 1000, batch_size: int = 64, lr: float = 3e-3, yaw_weight: float = 4.0,
                                frac_half_res: float = 0.2, augment_p: float = 0.5,
-                               degrade_kinds: Sequence[str] = KINDS, seed: int = 0,
+                               degrade_kinds: Sequence[str] | None = KINDS, seed: int = 0,
                                progress: bool = True) -> FaceAttributeNet:
     """Train a :class:`FaceAttributeNet` on uint8 images (N, 3, S, S), binary attributes (N, A) in {0, 1}
     and optional yaw (N,) in [-1, 1] (sign flips with a horizontal flip).
 
     Loss: BCE on the logits + ``yaw_weight`` · smooth-L1 on yaw. AdamW + one-cycle schedule for ``steps``
     steps; random horizontal flips and the GAN-like corruptions of :func:`degrade` (each of ``degrade_kinds``
-    with probability ``augment_p``); a fraction ``frac_half_res`` of the
+    with probability ``augment_p``; ``None``: the lighter ``augment_photometric`` of the Fréchet feature nets); a fraction ``frac_half_res`` of the
     steps at half resolution. Deterministic given ``seed``; the global torch RNG is restored afterwards.
     Returns the model in eval mode.
     """
@@ -138,7 +138,7 @@ def train_attribute_classifier(images_u8: np.ndarray, attributes: np.ndarray, at
         x = torch.where(flip[:, None, None, None], x.flip(-1), x)
         if torch.rand((), generator=gen).item() < frac_half_res:
             x = F.avg_pool2d(x, 2)
-        x = degrade(x, gen, augment_p, degrade_kinds).contiguous(memory_format=torch.channels_last)
+        x = augment(x, gen, augment_p, degrade_kinds).contiguous(memory_format=torch.channels_last)
         out = model(x)
         loss = F.binary_cross_entropy_with_logits(out[:, :a], t)
         if yaw is not None:

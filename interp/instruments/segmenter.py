@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from interp.core.modes import eval_mode
 from interp.data.base import to_float_image
-from interp.instruments.degrade import KINDS, degrade
+from interp.instruments.degrade import KINDS, augment
 
 WINDOW_CLASS = "window"
 
@@ -99,7 +99,8 @@ def apply_batched(fn: Callable[[torch.Tensor], torch.Tensor], model: nn.Module, 
                   batch_size: int = 256) -> torch.Tensor:
     """Concatenate ``fn(batch)`` over batches of ``images`` (float in [-1, 1] or uint8), with the model in
     eval mode (its previous mode is restored) and on the model's device."""
-    device = next(model.parameters()).device
+    param = next(model.parameters(), None)
+    device = param.device if param is not None else torch.device("cpu")
     with eval_mode(model):
         outs = [fn(x.to(device)).cpu() for x in _batches(images, batch_size)]
     return torch.cat(outs) if outs else torch.zeros(0)
@@ -191,14 +192,15 @@ def _random_crops(x: torch.Tensor, y: torch.Tensor, crop: int, gen: torch.Genera
 def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, widths: Sequence[int] = (16, 32, 64),
                     steps: int = 1000, batch_size: int = 32, lr: float = 3e-3, weight_power: float = 0.5,
                     frac_half_res: float = 0.25, crop: int = 0, augment_p: float = 0.5,
-                    degrade_kinds: Sequence[str] = KINDS, seed: int = 0, progress: bool = True) -> RoomSegmenter:
+                    degrade_kinds: Sequence[str] | None = KINDS, seed: int = 0, progress: bool = True) -> RoomSegmenter:
     """Train a :class:`RoomSegmenter` on uint8 images (N, 3, S, S) and class maps (N, S, S).
 
     Adam + one-cycle cosine schedule for ``steps`` steps; a fraction ``frac_half_res`` of the steps use
     the batch 2x average-pooled (maps by 2x2 majority) so that 32 px inputs work too; the other steps
     train on random ``crop`` x ``crop`` windows (0 = whole images; crops are cheaper). Every batch is
     horizontally flipped with probability 1/2 per image and corrupted by :func:`degrade` (each of
-    ``degrade_kinds`` with probability ``augment_p``). Deterministic
+    ``degrade_kinds`` with probability ``augment_p``; ``None``: the lighter
+    :func:`interp.instruments.degrade.augment_photometric` of the Fréchet feature nets). Deterministic
     given ``seed``; the global torch RNG is restored afterwards. Returns the model in eval mode.
     """
     gen = torch.Generator().manual_seed(seed)
@@ -222,7 +224,7 @@ def train_segmenter(images_u8: np.ndarray, maps: np.ndarray, *, n_classes: int, 
             x, y = F.avg_pool2d(x, 2), downsample_maps(y, n_classes)
         elif 0 < crop < x.shape[-1]:
             x, y = _random_crops(x, y, crop, gen)
-        x = degrade(x, gen, augment_p, degrade_kinds).contiguous(memory_format=torch.channels_last)
+        x = augment(x, gen, augment_p, degrade_kinds).contiguous(memory_format=torch.channels_last)
         loss = F.cross_entropy(model(x), y, weight=weights)
         opt.zero_grad(set_to_none=True)
         loss.backward()

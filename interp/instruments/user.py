@@ -8,7 +8,9 @@ Attributes come from ``list_attr_celeba.txt`` (``Male``, ``Smiling``, ``Eyeglass
 yaw, when ``list_landmarks_align_celeba.txt`` is there, from the landmark proxy of
 :func:`interp.data.celeba.yaw_from_landmarks` (a geometric estimate, not a measured pose: the
 instrument's metadata says so). Held-out metrics are measured on the ``val`` split when the
-partition file defines one, else on the last 10 % of the listed images (never trained on).
+partition file defines one, else on the last 10 % of the listed images (never trained on). The same
+held-out images describe the instrument's domain (``<name>.domain.safetensors`` beside it, see
+:mod:`interp.instruments.domain`), so figures can flag models whose samples lie outside it.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from typing import Any
 import numpy as np
 
 from interp.data import DatasetError, open_dataset
+from interp.instruments.domain import Domain, fit_domain, load_domain, save_domain
 from interp.instruments.face_attributes import (
     FaceAttributeNet,
     evaluate_attributes,
     train_attribute_classifier,
 )
-from interp.io.instrument_files import InstrumentError, load_instrument, save_instrument
+from interp.io.instrument_files import InstrumentError, instrument_path, load_instrument, save_instrument
 
 KIND = "user_face_attributes"
 DEFAULT_NAMES: tuple[str, ...] = ("Male", "Smiling", "Eyeglasses")
@@ -72,7 +75,24 @@ def train_celeba_instrument(root: str | Path, out: str | Path, *, names: Sequenc
                 "(interp.data.celeba.yaw_from_landmarks), not a measured head pose") if has_yaw else None,
         "train": {"steps": steps, "batch_size": batch_size, "seed": seed, "widths": list(widths)},
     }
-    return save_instrument(out, model, config), metrics
+    path = save_instrument(out, model, config)
+    domain = fit_domain(model, np.asarray(held_images), seed=seed)
+    save_domain(domain_path(path), domain, calibration=f"held-out images: {held_from}, clean + degraded copy")
+    return path, metrics
+
+
+def domain_path(path: str | Path) -> Path:
+    """``<stem>.domain.safetensors`` beside a user instrument: the description of its training domain."""
+    p = instrument_path(path)
+    return p.with_name(f"{p.stem}.domain{p.suffix}")
+
+
+def load_user_domain(path: str | Path) -> Domain | None:
+    """The training domain stored beside a user instrument (None for instruments saved without one)."""
+    file = domain_path(path)
+    if not file.is_file():
+        return None
+    return load_domain(file)
 
 
 def load_user_instrument(path: str | Path) -> FaceAttributeNet:
@@ -85,4 +105,4 @@ def load_user_instrument(path: str | Path) -> FaceAttributeNet:
     return model.eval()
 
 
-__all__ = ["DEFAULT_NAMES", "KIND", "load_user_instrument", "train_celeba_instrument"]
+__all__ = ["DEFAULT_NAMES", "KIND", "domain_path", "load_user_domain", "load_user_instrument", "train_celeba_instrument"]
