@@ -306,6 +306,10 @@ def test_fig6_registered_figure_writes_metrics(painter, tmp_path, monkeypatch):
     m = res.metrics
     assert m["maps_dropped"] >= 1 and m["auc"] > 0.7 and m["window_frac_before"] is None
     assert "segmenter" in m["note"] and m["boxes"] == str(csv) and res.png_paths[0].is_file()
+    # no segmenter: measured on the held-out quarter of the annotated samples, inside vs outside their boxes;
+    # the painter's window maps change the boxed windows far more selectively than random maps (which may hit it)
+    assert m["n_heldout_annotated"] == 150 // 4 and "held-out" in m["heldout_measure"]
+    assert m["heldout_box_change_ratio"] > 2 * m["heldout_box_change_ratio_random_control"], m
 
 
 def test_cli_sheet_then_run(painter, tmp_path, capsys):

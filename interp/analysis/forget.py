@@ -77,6 +77,8 @@ __all__ = [
     "ablation_curve",
     "assemble_dataset",
     "box_cell_mask",
+    "box_pixel_mask",
+    "heldout_box_change",
     "cell_size",
     "curve_counts",
     "find_window_maps",
@@ -539,6 +541,39 @@ def _class_numbers(meter: ClassMeter, before: np.ndarray, after: np.ndarray,
     }
 
 
+def box_pixel_mask(boxes: Sequence[np.ndarray], image_size: int) -> torch.Tensor:
+    """bool (N, S, S): the pixels inside any of each image's boxes (x0, y0, x1, y1; x1/y1 exclusive)."""
+    mask = torch.zeros(len(boxes), image_size, image_size, dtype=torch.bool)
+    for i, arr in enumerate(boxes):
+        for x0, y0, x1, y1 in np.asarray(arr, np.float64).reshape(-1, 4):
+            xa, ya = max(int(np.floor(x0)), 0), max(int(np.floor(y0)), 0)
+            xb, yb = min(int(np.ceil(x1)), image_size), min(int(np.ceil(y1)), image_size)
+            mask[i, ya:yb, xa:xb] = True
+    return mask
+
+
+def heldout_box_change(before: torch.Tensor, after: torch.Tensor, randoms: Sequence[torch.Tensor],
+                       mask: torch.Tensor) -> dict[str, Any]:
+    """How selectively dropping maps changes the hand-boxed windows of held-out samples.
+
+    ``before`` / ``after`` / each of ``randoms``: images (N, 3, S, S) of the same z without, with the window
+    maps dropped, with random maps dropped; ``mask`` (N, S, S): pixels inside the hand-drawn boxes. Returns the
+    mean absolute pixel change (over channels, images in [-1, 1]) inside the boxes, outside them, and their
+    ratio, for the window maps and (mean over draws) for the random maps."""
+    def inside_outside(x: torch.Tensor) -> tuple[float, float]:
+        d = (x - before).abs().mean(1)  # (N, S, S)
+        return float(d[mask].mean()), float(d[~mask].mean())
+
+    w_in, w_out = inside_outside(after)
+    r = [inside_outside(x) for x in randoms]
+    r_in, r_out = float(np.mean([a for a, _ in r])), float(np.mean([b for _, b in r]))
+    return {"heldout_box_change": w_in, "heldout_outside_change": w_out,
+            "heldout_box_change_ratio": w_in / w_out if w_out > 0 else None,
+            "heldout_box_change_random_control": r_in, "heldout_outside_change_random_control": r_out,
+            "heldout_box_change_ratio_random_control": r_in / r_out if r_out > 0 else None,
+            "heldout_box_pixel_share": float(mask.float().mean())}
+
+
 def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.ndarray] | None,
                  z_eval: torch.Tensor, config: ForgetConfig | None = None, meter: ClassMeter | None = None,
                  n_show: int = 10, n_curve: int = 200, curve_points: int = 5, curve_draws: int = 2,
@@ -555,8 +590,17 @@ def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.n
         if meter is None:
             raise ValueError("no window boxes given and no segmenter to find them: pass boxes")
         boxes, source = automatic_boxes(meter, images_annot), "automatic (rooms segmenter)"
-    say(f"fit: {sum(len(b) for b in boxes)} boxes on {sum(len(b) > 0 for b in boxes)} of {len(boxes)} samples")
-    result = find_window_maps(G, z_annot, boxes, size, config)
+    heldout: list[int] = []
+    if meter is None:  # no segmenter: hold a quarter of the annotated samples out to measure the drop on
+        order = np.random.default_rng(config.seed).permutation(len(boxes))
+        heldout = sorted(order[: len(boxes) // 4].tolist())
+        if not any(len(boxes[i]) for i in heldout):
+            heldout = []  # too few annotations to spare: fit on all of them, measure nothing (said below)
+    fit_idx = [i for i in range(len(boxes)) if i not in set(heldout)]
+    fit_boxes = [boxes[i] for i in fit_idx]
+    say(f"fit: {sum(len(b) for b in fit_boxes)} boxes on {sum(len(b) > 0 for b in fit_boxes)} of {len(fit_boxes)} samples"
+        + (f" ({len(heldout)} annotated samples held out)" if heldout else ""))
+    result = find_window_maps(G, z_annot[fit_idx], fit_boxes, size, config)
     layer, rep, means = result.layer, config.replacement, result.means
     dropped = result.dropped.tolist()
 
@@ -570,6 +614,18 @@ def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.n
         before = gen(z_eval[:n_show], None)
         after = gen(z_eval[:n_show], dropped)
         rand0 = gen(z_eval[:n_show], result.random_sets[0].tolist())
+        if heldout:
+            z_h = z_annot[heldout]
+            hb = gen(z_h, None)
+            numbers.update(heldout_box_change(hb, gen(z_h, dropped), [gen(z_h, rs.tolist()) for rs in result.random_sets],
+                                              box_pixel_mask([boxes[i] for i in heldout], size)))
+            numbers["n_heldout_annotated"] = len(heldout)
+            numbers["heldout_measure"] = (
+                "no segmenter for this data, so no window count: on the held-out quarter of the hand-annotated "
+                "samples (not used for the fit), the mean absolute pixel change inside their hand-drawn window "
+                "boxes vs outside them, when the window maps are dropped and when as many random maps are")
+        else:
+            numbers["heldout_measure"] = "not measured: no held-out annotated sample has a box"
     else:
         say(f"measure: {len(z_eval)} fresh samples, before / after / {len(result.random_sets)} random controls")
         before = gen(z_eval, None)

@@ -83,6 +83,11 @@ def fig6_title(data: Fig6Data, model: str) -> str:
         head += (f"\nwindow pixel share {n['window_frac_before']:.3f} → {n['window_frac_after']:.3f} "
                  f"({_removed(n['window_removed'])}); {r.maps_dropped} random maps: "
                  f"{n['window_frac_random_control']:.3f} ({_removed(n['window_removed_random_control'])})")
+    elif n.get("heldout_box_change_ratio") is not None:
+        rr = n.get("heldout_box_change_ratio_random_control")
+        head += (f"\nno segmenter: on {n['n_heldout_annotated']} held-out hand-annotated samples, pixels inside the "
+                 f"window boxes change {n['heldout_box_change_ratio']:.1f}× as much as outside them"
+                 + (f" ({rr:.1f}× with random maps)" if rr is not None else ""))
     return head
 
 
@@ -255,7 +260,8 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
     values["boxes"] = str(boxes) if isinstance(boxes, (str, Path)) else data.box_source
     if meter is None:
         values["note"] = ("no window segmenter for this model's data: window pixel shares not measured "
-                          "(maps_dropped and auc are)")
+                          "(maps_dropped and auc are; the heldout_* keys measure the drop on held-out hand-annotated "
+                          "samples by pixel change inside vs outside their boxes)")
     return FigureResult([png], ctx.record("fig6", gan, values))
 
 
