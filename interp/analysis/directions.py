@@ -1,0 +1,172 @@
+"""Latent directions of a DCGAN by the methods that came after the paper, and one yardstick for all.
+
+Each finder maps a generator (plus labels where the method needs them) to unit directions in z,
+rows of a tensor (k, nz):
+
+    sefa_directions(G, k=5)                         # SeFa: eigenvectors of WᵀW of the layer that projects z
+    ganspace_directions(G, "up1.act", k=5)          # GANSpace: PCA of a layer's activations, regressed to z
+    boundary_direction(z, scores)                   # InterFaceGAN: normal of a linear boundary on scores
+    exemplar_direction(z, positive, negative)       # the paper's: mean z of exemplars minus mean z of others
+    random_directions(nz, k, seed)                  # the control
+
+and :func:`score_direction` walks samples along a direction and measures, with any instrument, how much a
+target attribute changes per unit step, how monotone that is, how much the other attributes change
+(entanglement) and how much of the image changes at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from interp.analysis.turn import spearman
+from interp.core.generation import generate
+from interp.core.hooks import record
+from interp.core.latent import sample_z
+from interp.core.modes import eval_mode
+
+#: images (N, 3, S, S) in [-1, 1] -> {attribute: (N,) values}
+Measure = Callable[[torch.Tensor], Mapping[str, np.ndarray]]
+
+
+def _unit_rows(x: torch.Tensor) -> torch.Tensor:
+    return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
+
+
+# ------------------------------------------------------------------------------------------- finders
+
+
+def projection_weight(G: nn.Module) -> torch.Tensor:
+    """The weight of the layer that projects z, as W (nz, K): row i is what latent i writes to the K outputs
+    (the 4×4×C block) — a 4×4 transposed convolution (``project.conv``, weight (nz, C, 4, 4)) or a dense
+    layer (``project.linear``, weight (16·C, nz))."""
+    project = getattr(G, "project", None)
+    conv = getattr(project, "conv", None)
+    linear = getattr(project, "linear", None)
+    if isinstance(conv, nn.ConvTranspose2d):
+        return conv.weight.detach().flatten(1).double()
+    if isinstance(linear, nn.Linear):
+        return linear.weight.detach().T.double()
+    raise ValueError(f"{type(G).__name__}: no project.conv (4x4 transposed conv) or project.linear layer to factorise")
+
+
+def sefa_directions(G: nn.Module, k: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """SeFa (Shen & Zhou 2021, genforce/sefa ``factorize_weight``): with W (nz, K) the projection weight, its
+    output columns normalised to unit length, the eigenvectors of W Wᵀ (nz × nz) by decreasing eigenvalue.
+    Returns (directions (k, nz) float32 unit rows, eigenvalues (k,)); k = None: all nz."""
+    W = projection_weight(G)
+    W = W / W.norm(dim=0, keepdim=True).clamp_min(1e-12)
+    values, vectors = torch.linalg.eigh(W @ W.T)  # ascending
+    order = torch.argsort(values, descending=True)[: k or len(values)]
+    return _unit_rows(vectors[:, order].T).float(), values[order].float()
+
+
+def pca_to_z(features: torch.Tensor, z: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """GANSpace's step for a generator without a style space: PCA of ``features`` (N, D) of the latents ``z``
+    (N, nz), then the least-squares map from the PCA coordinates back to z; each component's row of that map
+    is its direction. Returns (directions (k, nz) unit rows, explained variance ratio (k,))."""
+    X = features.double().flatten(1)
+    X = X - X.mean(0, keepdim=True)
+    _, S, Vh = torch.linalg.svd(X, full_matrices=False)
+    k = min(k, len(S))
+    coords = X @ Vh[:k].T  # (N, k)
+    Z = z.double() - z.double().mean(0, keepdim=True)
+    U = torch.linalg.lstsq(coords, Z).solution  # (k, nz): z ≈ coords @ U
+    explained = (S[:k] ** 2) / (S**2).sum()
+    return _unit_rows(U).float(), explained.float()
+
+
+def ganspace_directions(G: nn.Module, layer: str, k: int = 10, n: int = 2000, seed: int = 0,
+                        batch_size: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
+    """GANSpace (Härkönen et al. 2020) on layer ``layer`` of G: :func:`pca_to_z` on the activations of ``n``
+    samples (seed ``seed``). Returns (directions (k, nz), explained variance ratio (k,))."""
+    z = sample_z(n, G.cfg, seed=seed)
+    feats = []
+    with torch.no_grad(), eval_mode(G), record(G, layer) as rec:
+        for s in range(0, n, batch_size):
+            G(z[s : s + batch_size])
+            feats.append(rec[layer].flatten(1).cpu())
+    return pca_to_z(torch.cat(feats), z, k)
+
+
+def boundary_direction(z: torch.Tensor, scores: np.ndarray, quantile: float = 0.2, C: float = 1.0,
+                       seed: int = 0) -> torch.Tensor:
+    """InterFaceGAN (Shen et al. 2020, ``train_boundary``): latents ``z`` (N, nz) whose ``scores`` (N,) are in
+    the top / bottom ``quantile`` are labelled 1 / 0 and separated by a linear SVM; the unit normal of its
+    boundary, pointing to high scores, is the direction (nz,)."""
+    from sklearn.svm import LinearSVC
+
+    scores = np.asarray(scores, np.float64)
+    lo, hi = np.quantile(scores, [quantile, 1 - quantile])
+    pick = (scores <= lo) | (scores >= hi)
+    y = (scores[pick] >= hi).astype(int)
+    if len(np.unique(y)) < 2:
+        raise ValueError("boundary_direction: the scores do not vary; nothing to separate")
+    svm = LinearSVC(C=C, random_state=seed, max_iter=20_000).fit(z[pick].double().numpy(), y)
+    normal = torch.from_numpy(svm.coef_[0])
+    return (normal / normal.norm()).float()
+
+
+def exemplar_direction(z: torch.Tensor, positive: Sequence[int], negative: Sequence[int]) -> torch.Tensor:
+    """The paper's way (Figs. 7-8): mean z of the ``positive`` exemplars minus mean z of the ``negative``
+    ones, as a unit vector (nz,)."""
+    d = z[list(positive)].double().mean(0) - z[list(negative)].double().mean(0)
+    return (d / d.norm().clamp_min(1e-12)).float()
+
+
+def random_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:
+    """``k`` random unit directions (k, nz), seeded: the control."""
+    return _unit_rows(torch.randn((k, nz), generator=torch.Generator().manual_seed(seed)))
+
+
+# ----------------------------------------------------------------------------------------- yardstick
+
+
+def score_direction(G: nn.Module, direction: torch.Tensor, measure: Measure, target: str,
+                    z0: torch.Tensor, steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, Any]:
+    """Walk every latent of ``z0`` (M, nz) along ``direction`` (nz,) by each of ``steps`` and measure.
+
+    Returns ``effect`` (the target's mean change per unit step: least-squares slope of the target against
+    the step, pooled), ``monotonicity`` (Spearman ρ of step and target, pooled), ``entanglement`` (the mean
+    |slope| of the other attributes), ``slopes`` (every attribute's slope) and ``pixel_change`` (mean absolute
+    pixel change per unit step, images in [-1, 1]: how much of the image moves at all)."""
+    d = direction.to(z0.dtype).flatten()
+    t = torch.tensor(list(steps), dtype=z0.dtype)
+    frames = [generate(G, z0 + s * d) for s in t]  # each (M, 3, S, S)
+    values: dict[str, list[np.ndarray]] = {}
+    for x in frames:
+        for name, v in measure(x).items():
+            values.setdefault(name, []).append(np.asarray(v, np.float64))
+    if target not in values:
+        raise KeyError(f"the measure gives no {target!r}; it gives {sorted(values)}")
+    ts = np.repeat(t.numpy().astype(np.float64)[:, None], len(z0), 1)  # (T, M)
+    slopes = {}
+    for name, vs in values.items():
+        v = np.stack(vs)  # (T, M)
+        slopes[name] = float(np.polyfit(ts.ravel(), v.ravel(), 1)[0])
+    others = [abs(s) for n, s in slopes.items() if n != target]
+    span = float(t.max() - t.min())
+    pixel = float((frames[-1] - frames[0]).abs().mean()) / span if span > 0 else 0.0
+    return {"target": target, "effect": slopes[target],
+            "monotonicity": spearman(ts, np.stack(values[target])),
+            "entanglement": float(np.mean(others)) if others else None,
+            "slopes": slopes, "pixel_change": pixel, "steps": [float(s) for s in t], "n_walked": int(len(z0))}
+
+
+def match_directions(slopes: Sequence[Mapping[str, float]], spread: Mapping[str, float]) -> list[tuple[str, float]]:
+    """For unsupervised directions: the attribute each one moves most, judged by |slope| / that attribute's
+    spread over samples (so that a yaw in [-1, 1] and a probability compare), with that relative effect."""
+    out = []
+    for s in slopes:
+        rel = {a: abs(v) / max(spread.get(a, 1.0), 1e-12) for a, v in s.items()}
+        best = max(rel, key=lambda a: rel[a])
+        out.append((best, float(rel[best])))
+    return out
+
+
+__all__ = ["Measure", "boundary_direction", "exemplar_direction", "ganspace_directions", "match_directions",
+           "pca_to_z", "projection_weight", "random_directions", "score_direction", "sefa_directions"]
