@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from interp.analysis.turn import spearman
+from interp.core.config import ModelConfig
 from interp.core.generation import generate
 from interp.core.hooks import record
 from interp.core.latent import sample_z
@@ -84,7 +85,10 @@ def ganspace_directions(G: nn.Module, layer: str, k: int = 10, n: int = 2000, se
                         batch_size: int = 250) -> tuple[torch.Tensor, torch.Tensor]:
     """GANSpace (Härkönen et al. 2020) on layer ``layer`` of G: :func:`pca_to_z` on the activations of ``n``
     samples (seed ``seed``). Returns (directions (k, nz), explained variance ratio (k,))."""
-    z = sample_z(n, G.cfg, seed=seed)
+    cfg = getattr(G, "cfg", None)
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f"{type(G).__name__} has no ModelConfig (.cfg) to sample z from")
+    z = sample_z(n, cfg, seed=seed)
     feats = []
     with torch.no_grad(), eval_mode(G), record(G, layer) as rec:
         for s in range(0, n, batch_size):
