@@ -308,3 +308,44 @@ def test_parallel_one_vs_rest_fit_gives_the_serial_result():
     assert parallel.chosen_C == serial.chosen_C
     assert parallel.accuracies == pytest.approx(serial.accuracies, abs=0.02)
     assert serial.accuracy > 0.6
+
+
+# ----------------------------------------------------------------------------- the torch solver
+
+
+def _blobs(n: int, k: int = 4, d: int = 60, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    means = np.random.default_rng(99).normal(0, 1, (k, d))
+    y = rng.integers(0, k, n)
+    return (means[y] * 0.4 + rng.normal(0, 1, (n, d))).astype(np.float32), y
+
+
+@pytest.mark.parametrize("k", [2, 4])
+def test_torch_svm_agrees_with_linearsvc(k):
+    """The same objective: test accuracy within 0.5 points and >= 99 % of test predictions equal, per C."""
+    from sklearn.svm import LinearSVC
+
+    from interp.analysis.svm import TorchLinearSVM
+
+    X, y = _blobs(1200, k)
+    Xt, yt = _blobs(2000, k, seed=1)
+    mu, sd = X.mean(0), X.std(0)
+    X, Xt = (X - mu) / sd, (Xt - mu) / sd
+    Cs = [0.001, 0.1, 1.0]
+    model = TorchLinearSVM.fit(X, y, Cs, max_iter=1000)
+    assert model.converged
+    for i, C in enumerate(Cs):
+        ref = LinearSVC(C=C, loss="squared_hinge", dual="auto", max_iter=20_000).fit(X, y).predict(Xt)
+        ours = model.predict(Xt, i)
+        assert abs((ours == yt).mean() - (ref == yt).mean()) <= 0.005, C
+        assert (ours == ref).mean() >= 0.99, C
+
+
+def test_probe_with_the_torch_solver_matches_liblinear():
+    X, y = _blobs(1000)
+    Xt, yt = _blobs(1000, seed=1)
+    a = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1, 1.0))
+    b = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1, 1.0), solver="torch")
+    assert abs(a.accuracy - b.accuracy) <= 0.005 and a.chosen_C == b.chosen_C
+    with pytest.raises(ProbeError, match="solver"):
+        probe(X, y, Xt, yt, solver="sgd")

@@ -69,7 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "default min(10000, rest) with --labels-per-class, else 20%% up to 10000")
     p.add_argument("--Cs", type=float, nargs="+", default=list(DEFAULT_CS), metavar="C",
                    help=f"the C grid (default {' '.join(f'{c:g}' for c in DEFAULT_CS)})")
-    p.add_argument("--max-iter", type=int, default=1000, help="LinearSVC max_iter (default 1000)")
+    p.add_argument("--max-iter", type=int, default=1000, help="LinearSVC / LBFGS max_iter (default 1000)")
+    p.add_argument("--solver", choices=("liblinear", "torch"), default="liblinear",
+                   help="liblinear: sklearn's LinearSVC, one fit per C (the reference); torch: the same L2-SVM "
+                        "objective solved by LBFGS in torch, every C in one batched fit (fast on large problems)")
+    p.add_argument("--device", help="device for --solver torch (default cpu; e.g. cuda)")
     p.add_argument("--limit-train", type=int, help="use the first N train images")
     p.add_argument("--limit-test", type=int, help="use the first N test images")
     p.add_argument("--seed", type=int, default=0, help="label draws and --random-d initialisation")
@@ -108,7 +112,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels_per_class=args.labels_per_class, draws=args.draws, limit_train=args.limit_train,
             limit_test=args.limit_test, seed=args.seed, val_size=val_size, Cs=args.Cs,
             random_d=args.random_d, preset=args.preset, ndf=args.ndf, batch_size=args.batch_size,
-            max_iter=args.max_iter, n_jobs=args.jobs,
+            max_iter=args.max_iter, n_jobs=args.jobs, solver=args.solver, device=args.device,
             dataset_kwargs=dict(args.dataset_arg), progress=not args.no_progress,
         )
     except (ProbeError, DatasetError, CheckpointError, ConfigError, FileNotFoundError, KeyError) as exc:
