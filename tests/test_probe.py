@@ -313,7 +313,7 @@ def test_parallel_one_vs_rest_fit_gives_the_serial_result():
 # ----------------------------------------------------------------------------- the torch solver
 
 
-def _blobs(n: int, k: int = 4, d: int = 60, seed: int = 0):
+def _class_blobs(n: int, k: int = 4, d: int = 60, seed: int = 0):
     rng = np.random.default_rng(seed)
     means = np.random.default_rng(99).normal(0, 1, (k, d))
     y = rng.integers(0, k, n)
@@ -327,8 +327,8 @@ def test_torch_svm_agrees_with_linearsvc(k):
 
     from interp.analysis.svm import TorchLinearSVM
 
-    X, y = _blobs(1200, k)
-    Xt, yt = _blobs(2000, k, seed=1)
+    X, y = _class_blobs(1200, k)
+    Xt, yt = _class_blobs(2000, k, seed=1)
     mu, sd = X.mean(0), X.std(0)
     X, Xt = (X - mu) / sd, (Xt - mu) / sd
     Cs = [0.001, 0.1, 1.0]
@@ -342,8 +342,8 @@ def test_torch_svm_agrees_with_linearsvc(k):
 
 
 def test_probe_with_the_torch_solver_matches_liblinear():
-    X, y = _blobs(1000)
-    Xt, yt = _blobs(1000, seed=1)
+    X, y = _class_blobs(1000)
+    Xt, yt = _class_blobs(1000, seed=1)
     a = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1, 1.0))
     b = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1, 1.0), solver="torch")
     assert abs(a.accuracy - b.accuracy) <= 0.005 and a.chosen_C == b.chosen_C
