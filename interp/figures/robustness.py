@@ -27,12 +27,14 @@ from interp.figures.plotting import new_figure, save_figure
 from interp.figures.registry import FIGURES, run_figure
 
 
-def _label(run: Path, world: str, seed: Any, taken: set[str]) -> str:
-    label = f"{world}-s{seed}" if seed is not None else run.name
-    while label in taken:
-        label = f"{label}-{run.name}" if run.name not in label else f"{label}+"
-    taken.add(label)
-    return label
+def _labels(runs: Sequence[Path], worlds: Sequence[str], seeds: Sequence[Any]) -> list[str]:
+    """``<world>-s<seed>`` for each model; the run folder's name where those would not be unique."""
+    labels = [f"{w}-s{s}" if s is not None else r.name for r, w, s in zip(runs, worlds, seeds, strict=True)]
+    if len(set(labels)) < len(labels):
+        labels = [r.name if r.name not in ("checkpoints", "") else str(r) for r in runs]
+    if len(set(labels)) < len(labels):
+        labels = [f"{i + 1}:{label}" for i, label in enumerate(labels)]
+    return labels
 
 
 def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
@@ -42,15 +44,19 @@ def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
     models: list[dict[str, Any]] = []
     per_model: list[dict[str, dict[str, Any]]] = []
     errors: dict[str, str] = {}
-    taken: set[str] = set()
-    for run in map(Path, runs):
+    paths = [Path(r) for r in runs]
+    gans, worlds = [], []
+    for run in paths:
         probe = make_context(run, out)
         gan = probe.gan("rooms")  # the given checkpoint (it replaces the model of every world)
         world = probe.world_of(gan)
         if world is None:
             raise ValueError(f"--robustness {run}: not a model of an embedded world (rooms, faces); "
                              "the claims are measured against the worlds' ground truth")
-        label = _label(run, world, gan.meta.get("seed"), taken)
+        gans.append(gan)
+        worlds.append(world)
+    labels = _labels(paths, worlds, [g.meta.get("seed") for g in gans])
+    for run, gan, world, label in zip(paths, gans, worlds, labels, strict=True):
         ctx = make_context(run, out / "robustness" / label)
         models.append({"label": label, "checkpoint": str(gan.path), "world": world, "seed": gan.meta.get("seed"),
                        "step": gan.meta.get("step")})
