@@ -175,6 +175,12 @@ def test_kit_helpers(tmp_path):
     (tmp_path / "proj" / "pyproject.toml").write_text("")
     (tmp_path / "proj" / "notebooks").mkdir()
     assert project_root(tmp_path / "proj" / "notebooks") == (tmp_path / "proj").resolve()
+    from interp.notebooks.kit import against_paper
+
+    assert against_paper({"in_domain": True}, True, "as in the paper", "unlike") == "as in the paper"
+    assert against_paper({}, False, "as in the paper", "unlike") == "unlike"
+    out = against_paper({"in_domain": False, "domain_distance": 0.93}, True, "as in the paper", "unlike")
+    assert out.startswith("No verdict: 93% of the samples") and "paper." in out and "as in the paper" not in out
 
 
 # ----------------------------------------------------------------------------- execution

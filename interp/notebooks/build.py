@@ -28,7 +28,7 @@ METADATA_KEY = "interp"
 
 SETUP_CODE = """\
 from interp.figures import run_figure
-from interp.notebooks.kit import enter_project_root, figure_context, fmt, ratio, show_result
+from interp.notebooks.kit import against_paper, enter_project_root, figure_context, fmt, ratio, show_result
 
 enter_project_root()  # relative paths (runs/, figures/) are the project's, wherever Jupyter was started
 ctx = figure_context(CHECKPOINT, data=DATA, out=OUT, quick=QUICK, seed=SEED, device=DEVICE, progress=PROGRESS,

@@ -72,6 +72,17 @@ def fmt(value: Any, spec: str = ".3f") -> str:
     return str(value)
 
 
+def against_paper(metrics: Mapping[str, Any], holds: bool, as_in_paper: str, unlike_paper: str) -> str:
+    """The verdict sentence on one of the paper's claims: ``as_in_paper`` if ``holds`` else ``unlike_paper``;
+    no verdict at all where the instrument that measured the numbers saw samples outside its domain
+    (``metrics["in_domain"]`` false, see :mod:`interp.instruments.domain`)."""
+    if metrics.get("in_domain") is False:
+        return (f"No verdict: {fmt(metrics.get('domain_distance'), '.0%')} of the samples lie outside the domain of "
+                "the instrument that measured them (in_domain: false), so these numbers say nothing for or "
+                "against the paper.")
+    return as_in_paper if holds else unlike_paper
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     """``a / b``, or None where either is missing or ``b`` is 0."""
     if a is None or b is None or b == 0:
@@ -121,5 +132,5 @@ def show_result(result: FigureResult, *, display: Callable[..., None] | None = N
     show(Markdown(metrics_markdown(result.metrics)))
 
 
-__all__ = ["FIGURES_OUT", "default_out", "enter_project_root", "figure_context", "fmt", "full_size_link",
+__all__ = ["FIGURES_OUT", "against_paper", "default_out", "enter_project_root", "figure_context", "fmt", "full_size_link",
            "metrics_markdown", "project_root", "ratio", "scalar_items", "show_result"]

@@ -180,7 +180,9 @@ if r is not None:
     print("Smooth, as the paper reports (no step above 3× the mean)." if r <= 3 else
           "At least one sharp jump (above 3× the mean step): look at that row.")
 windows = m.get("window_range_per_walk")
-if windows and max(windows) >= 0.01:
+if m.get("in_domain") is False:
+    print(against_paper(m, False, "", ""))
+elif windows and max(windows) >= 0.01:
     print(f"The segmenter's window share changes by up to {max(windows):.3f} of the image along a walk: "
           "see the curves for whether windows appear gradually or switch on.")
 elif windows:
@@ -238,8 +240,8 @@ print(f"Window pixel share: {fmt(b, '.4f')} before, {fmt(a, '.4f')} after the dr
       f"{fmt(c, '.4f')} after dropping as many random maps; other classes changed by "
       f"{fmt(m['other_classes_abs_change'], '.4f')}.")
 if None not in (a, b, c):
-    print("As in the paper, windows vanish far more than when random maps are dropped." if a < c and a < b
-          else "Unlike the paper, dropping the window maps does not remove windows more than the random control.")
+    print(against_paper(m, a < c and a < b, "As in the paper, windows vanish far more than when random maps are dropped.",
+                        "Unlike the paper, dropping the window maps does not remove windows more than the random control."))
 """ + _NOTE,
 )
 
@@ -260,8 +262,8 @@ s, p = m["success"], m["pixel_baseline_success"]
 print(f"Latent arithmetic gives the target attributes in {fmt(s, '.0%')} of its outputs; the same arithmetic "
       f"in pixel space in {fmt(p, '.0%')}.")
 if s is not None and p is not None:
-    print("As in the paper, arithmetic in z works and beats the pixel-space baseline." if s > p
-          else "Unlike the paper, arithmetic in z does not beat the pixel-space baseline here.")
+    print(against_paper(m, s > p, "As in the paper, arithmetic in z works and beats the pixel-space baseline.",
+                        "Unlike the paper, arithmetic in z does not beat the pixel-space baseline here."))
 """ + _NOTE,
 )
 
@@ -283,7 +285,9 @@ s, c, turn = m["spearman"], m.get("spearman_random_direction"), m.get("yaw_chang
 print(f"Spearman correlation between the step along the turn vector and the measured yaw: {fmt(s, '+.3f')} "
       f"(random direction of the same length: {fmt(c, '+.3f')}); mean yaw change over a walk {fmt(turn, '+.3f')} "
       "(yaw -1 ... +1 = -45° ... +45°).")
-if s is not None and abs(s) < 0.8:
+if m.get("in_domain") is False:
+    print(against_paper(m, False, "", ""))
+elif s is not None and abs(s) < 0.8:
     print("The pose follows the vector only partly here (|rho| < 0.8, the aim).")
 elif s is not None and turn is not None and abs(turn) < 0.1:
     print("The pose moves consistently with the vector (|rho| >= 0.8) but hardly at all: the faces barely turn.")
