@@ -48,9 +48,10 @@ def test_resume_equals_straight_run(tmp_path: Path, tiny_images: np.ndarray, pre
 
 
 def test_stabilisers_resume_exactly_and_change_training(tmp_path: Path, tiny_images: np.ndarray) -> None:
-    """Instance noise (annealed), one-sided label smoothing and a separate D learning rate: a
-    resumed run still equals a straight one, and each option really changes what is trained."""
-    opts = dict(instance_noise=0.3, real_label=0.9, lr_d=1e-4)
+    """Instance noise (annealed), one-sided label smoothing, a separate D learning rate and a linearly
+    decaying learning rate: a resumed run still equals a straight one, and each option really changes
+    what is trained."""
+    opts = dict(instance_noise=0.3, real_label=0.9, lr_d=1e-4, lr_schedule="linear")
     straight = Trainer(_cfg(tmp_path / "a", **opts), tiny_images).run()
     Trainer(_cfg(tmp_path / "b", max_steps=5, **opts), tiny_images).run()
     resumed = Trainer(_cfg(tmp_path / "b", **opts), tiny_images, resume=True).run()
@@ -67,6 +68,11 @@ def test_stabilisers_resume_exactly_and_change_training(tmp_path: Path, tiny_ima
     assert t.noise_sigma(t.total_steps // 2) == pytest.approx(0.2)
     assert t.noise_sigma(t.total_steps) == 0.0
     assert t.optD.param_groups[0]["lr"] == 3e-4 and t.optG.param_groups[0]["lr"] == 2e-4
+    lin = Trainer(_cfg(tmp_path / "lin", lr_schedule="linear", lr_d=3e-4), tiny_images)
+    assert t.lr_factor(t.total_steps // 2) == 1.0  # constant
+    assert lin.lr_factor(0) == 1.0 and lin.lr_factor(lin.total_steps // 2) == pytest.approx(0.5)
+    lin._set_lr(lin.total_steps // 2)
+    assert lin.optG.param_groups[0]["lr"] == pytest.approx(1e-4) and lin.optD.param_groups[0]["lr"] == pytest.approx(1.5e-4)
 
 
 def test_run_outputs(tmp_path: Path, tiny_images: np.ndarray) -> None:

@@ -113,9 +113,10 @@ def test_zoo_cli_export_and_list(tmp_path, monkeypatch, capsys):
 def test_train_command_reproduces_the_config():
     cfg = TrainConfig(data="faces", data_options={"n": 50000}, preset="examples", ngf=32, ndf=32, batch_size=64,
                       lr=5e-4, epochs=25, seed=2, out="runs/x", channels_last=False, keep_epochs=(1, 3),
-                      progress=False, instance_noise=0.1)
+                      progress=False, instance_noise=0.1, lr_schedule="linear")
     cmd = train_command(cfg)
     assert "--data-option n=50000" in cmd and "--no-channels-last" in cmd and "--keep-epochs 1,3" in cmd
+    assert "--lr-schedule linear" in cmd
     assert config_from_args(build_parser().parse_args(shlex.split(cmd)[3:])) == cfg
 
 

@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--batch-size", type=positive_int, help="global batch size (preset default: paper 128, examples 64)")
     g.add_argument("--lr", type=float, help=f"Adam learning rate (default {DEFAULTS.lr})")
     g.add_argument("--lr-d", type=float, help="D's Adam learning rate, if it should differ from G's (default: --lr)")
+    g.add_argument("--lr-schedule", choices=("constant", "linear"),
+                   help="constant (default, the paper's) or linear: both learning rates decay linearly to 0 at the "
+                        "end of the run (steadies long runs whose D otherwise overpowers G late)")
     g.add_argument("--beta1", type=float, help=f"Adam beta1 (default {DEFAULTS.beta1})")
     g.add_argument("--real-label", type=float,
                    help="D's target for real images (default 1.0; 0.9 = one-sided label smoothing, Salimans et al. 2016)")

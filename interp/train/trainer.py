@@ -45,6 +45,7 @@ from interp.train.distributed import DistInfo, all_reduce_flag
 
 log = logging.getLogger(__name__)
 
+LR_SCHEDULES = ("constant", "linear")
 LOG_COLUMNS = ("step", "epoch", "loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2", "seconds")
 
 
@@ -73,6 +74,7 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float = 2e-4
     lr_d: float | None = None
+    lr_schedule: str = "constant"
     beta1: float = 0.5
     weight_decay: float | None = None
     real_label: float = 1.0
@@ -109,6 +111,8 @@ class TrainConfig:
             raise ConfigError(f"lr must be > 0, got {self.lr}")
         if self.lr_d is not None and not self.lr_d > 0:
             raise ConfigError(f"lr_d must be > 0, got {self.lr_d}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ConfigError(f"lr_schedule must be one of {list(LR_SCHEDULES)}, got {self.lr_schedule!r}")
         if not 0.5 < self.real_label <= 1.0:
             raise ConfigError(f"real_label must be in (0.5, 1], got {self.real_label}")
         if not self.instance_noise >= 0:
@@ -339,6 +343,19 @@ class Trainer:
             return 0.0
         return self.cfg.instance_noise * max(0.0, 1.0 - step / max(self.total_steps, 1))
 
+    def lr_factor(self, step: int) -> float:
+        """The learning rates' multiplier at ``step``: 1 (``constant``), or ``linear``: 1 at step 0, linearly
+        down to 0 at the end of the run (a function of the step alone, so a resumed run is exact)."""
+        if self.cfg.lr_schedule == "constant":
+            return 1.0
+        return max(0.0, 1.0 - step / max(self.total_steps, 1))
+
+    def _set_lr(self, step: int) -> None:
+        factor = self.lr_factor(step)
+        for opt, base in ((self.optG, self.cfg.lr), (self.optD, self.cfg.lr_d or self.cfg.lr)):
+            for group in opt.param_groups:
+                group["lr"] = base * factor
+
     def _train_step(self, real: torch.Tensor, z: torch.Tensor, noise: tuple[torch.Tensor, torch.Tensor] | None = None
                     ) -> torch.Tensor:
         """One D update and one G update (non-saturating G loss); returns 5 stats (on device).
@@ -409,6 +426,8 @@ class Trainer:
                         .to(memory_format=torch.channels_last if self.channels_last else torch.contiguous_format)
                         for _ in range(2))
                     noise = (real_noise, fake_noise)
+                if cfg.lr_schedule != "constant":
+                    self._set_lr(self.step)
                 pending.append((self.step, self._train_step(real, z, noise)))
                 self.step += 1
                 bar.update(1)
