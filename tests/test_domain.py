@@ -74,3 +74,23 @@ def test_fig8_records_the_flag_titles_and_warns(tmp_path, monkeypatch, capsys, t
     assert m["in_domain"] is expect and m["domain_distance"] == (0.0 if expect else 1.0)
     err = capsys.readouterr().err
     assert ("WARNING: fig8" in err) is (not expect)
+
+
+def test_the_shipped_instruments_accept_their_world_and_flag_the_other(cache):
+    """The shipped (full) measuring instruments and their shipped domains: unseen renders of their own world
+    lie inside, renders of the other world (a generator of something else, measured as if it drew this
+    world) outside."""
+    from interp.data import open_dataset
+    from interp.instruments.registry import domain_file, get_domain, get_instrument, instrument_config
+    from interp.io.zoo import shipped_instrument
+
+    for name, world, other in (("face_attributes", "faces", "rooms"), ("room_segmenter", "rooms", "faces")):
+        if shipped_instrument(domain_file(name, instrument_config(name), 64).name) is None:
+            pytest.skip("the instruments are not shipped in this tree (zoo/instruments)")
+        net = get_instrument(name, progress=False)
+        domain = get_domain(name, image_size=64, progress=False)
+        own = np.asarray(open_dataset(world, split="test", n=200, image_size=64).uint8_images())
+        foreign = np.asarray(open_dataset(other, split="test", n=200, image_size=64).uint8_images())
+        inside, outside = check_domain(domain, net, own), check_domain(domain, net, foreign)
+        assert inside.in_domain and inside.distance < 0.1, (name, inside)
+        assert not outside.in_domain and outside.distance > 0.8, (name, outside)

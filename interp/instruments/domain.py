@@ -14,7 +14,9 @@ domain** when that share is at most ``max_outside`` (0.5). Measured (BENCHMARKS.
 domains"): unseen renders 0.4-2.4% outside, clean or degraded; samples of genuine generators of the
 world 0.2-24% (rooms default model 23%, faces reference run at epochs 1, 5 and 9: 24%, 2.8%, 0.2%);
 an epoch-1 rooms model's blobs 100%; renders of the other world 95-99%, CIFAR-10 photos 91-98%, noise
-100%. The cut at one half leaves a margin of about two on either side.
+100%. The cut at one half leaves a margin of about two on either side. The small quick-mode
+instruments (tests, smoke runs) separate worse: the quick face net's domain (from 1,000 renders) puts
+only 55% of rooms renders outside, so quick runs' flags are weak evidence.
 """
 
 from __future__ import annotations

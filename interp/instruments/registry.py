@@ -258,7 +258,7 @@ def get_instrument(name: str, *, cache_dir: str | os.PathLike | None = None, qui
     return model.eval()
 
 
-DOMAIN_N_REAL = {False: 1000, True: 256}
+DOMAIN_N_REAL = {False: 1000, True: 1000}
 
 
 def domain_file(name: str, config: dict[str, Any], image_size: int,
