@@ -160,3 +160,30 @@ def test_dissection_finds_and_removes_the_window_unit():
     before = curve["before"][0]
     assert curve["ranked"][0] == curve["random"][0] == before > 0.01
     assert curve["ranked"][1] < 0.2 * before and curve["random"][1] > 2 * curve["ranked"][1]
+
+
+def test_compare_directions_scores_every_method_with_one_yardstick():
+    """On a random small G with two image statistics as attributes: every method yields a scored direction
+    per attribute, unsupervised ones oriented to raise it, and the supervised boundary moves its target more
+    (relative to the target's spread) than the best of the random directions."""
+    from interp.analysis.directions import compare_directions
+
+    cfg = ModelConfig.from_preset("examples", 32, ngf=8, ndf=8)
+    torch.manual_seed(3)
+    G = Generator(cfg)
+
+    def measure(x: torch.Tensor) -> dict[str, np.ndarray]:
+        return {"red": x[:, 0].mean((1, 2)).numpy(), "top_brightness": x[:, :, :16].mean((1, 2, 3)).numpy()}
+
+    res = compare_directions(G, measure, ["red", "top_brightness"], n_pool=300, n_walk=8, k=4, seed=0)
+    assert set(res["methods"]) == {"sefa", "ganspace", "interfacegan", "exemplar_mean", "random"}
+    for method, per in res["methods"].items():
+        assert set(per) == {"red", "top_brightness"}, method
+        for a, s in per.items():
+            assert s["target"] == a and s["relative_effect"] >= 0
+            if method in ("sefa", "ganspace", "random"):
+                assert s["effect"] >= 0, (method, a)
+    for a in ("red", "top_brightness"):
+        assert res["methods"]["interfacegan"][a]["effect"] > 0
+        assert res["methods"]["interfacegan"][a]["relative_effect"] > res["methods"]["random"][a]["relative_effect"]
+    assert res["not_found"] == []

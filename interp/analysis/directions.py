@@ -172,5 +172,74 @@ def match_directions(slopes: Sequence[Mapping[str, float]], spread: Mapping[str,
     return out
 
 
-__all__ = ["Measure", "boundary_direction", "exemplar_direction", "ganspace_directions", "match_directions",
-           "pca_to_z", "projection_weight", "random_directions", "score_direction", "sefa_directions"]
+
+
+# --------------------------------------------------------------------------------------- comparison
+
+
+def _oriented(direction: torch.Tensor, slope: float) -> torch.Tensor:
+    """``direction`` flipped so that walking along it raises the attribute (positive slope)."""
+    return direction if slope >= 0 else -direction
+
+
+def best_per_attribute(G: nn.Module, candidates: torch.Tensor, measure: Measure, attributes: Sequence[str],
+                       z0: torch.Tensor, spread: Mapping[str, float],
+                       steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, dict[str, Any]]:
+    """For unsupervised candidates (k, nz): every candidate's slopes, and per attribute the candidate that
+    moves it most relative to its spread, oriented to raise it, with its yardstick scores."""
+    slopes = [score_direction(G, d, measure, attributes[0], z0, steps)["slopes"] for d in candidates]
+    out = {}
+    for a in attributes:
+        rel = [abs(s[a]) / max(spread.get(a, 1.0), 1e-12) for s in slopes]
+        i = int(np.argmax(rel))
+        d = _oriented(candidates[i], slopes[i][a])
+        out[a] = {**score_direction(G, d, measure, a, z0, steps), "index": i, "relative_effect": rel[i]}
+    return out
+
+
+def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str], *, n_pool: int = 1000,
+                       n_walk: int = 32, k: int = 10, n_exemplars: int = 3, layer: str | None = None,
+                       seed: int = 0, steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, Any]:
+    """Every method's best direction per attribute, scored with one yardstick on the same walkers.
+
+    Methods: ``sefa`` (top ``k`` eigenvectors), ``ganspace`` (top ``k`` PCA directions of ``layer``, default
+    the first hidden block), ``interfacegan`` (a boundary per attribute on the measured scores of ``n_pool``
+    samples), ``exemplar_mean`` (the paper's: mean z of the ``n_exemplars`` samples scored highest minus mean
+    z of the lowest), ``random`` (``k`` random directions, the best-matching one per attribute: what
+    selection alone gives). Returns ``{"methods": {method: {attribute: scores}}, "spread": ..., "not_found":
+    [attributes no method moves more than the random control], ...}``."""
+    cfg = getattr(G, "cfg", None)
+    if not isinstance(cfg, ModelConfig):
+        raise ValueError(f"{type(G).__name__} has no ModelConfig (.cfg) to sample z from")
+    pool = sample_z(n_pool, cfg, seed=seed)
+    scores = {a: np.asarray(v, np.float64) for a, v in measure(generate(G, pool)).items() if a in attributes}
+    missing = sorted(set(attributes) - set(scores))
+    if missing:
+        raise KeyError(f"the measure gives no {missing}")
+    spread = {a: float(np.std(v)) for a, v in scores.items()}
+    z0 = sample_z(n_walk, cfg, seed=seed + 1)
+    methods: dict[str, dict[str, Any]] = {}
+    methods["sefa"] = best_per_attribute(G, sefa_directions(G, k)[0], measure, attributes, z0, spread, steps)
+    layer = layer or "up1.act"
+    methods["ganspace"] = best_per_attribute(G, ganspace_directions(G, layer, k, seed=seed)[0], measure, attributes,
+                                             z0, spread, steps)
+    methods["interfacegan"], methods["exemplar_mean"] = {}, {}
+    for a in attributes:
+        order = np.argsort(scores[a])
+        for name, d in (("interfacegan", boundary_direction(pool, scores[a], seed=seed)),
+                        ("exemplar_mean", exemplar_direction(pool, order[-n_exemplars:].tolist(),
+                                                             order[:n_exemplars].tolist()))):
+            s = score_direction(G, d, measure, a, z0, steps)
+            methods[name][a] = {**s, "relative_effect": abs(s["effect"]) / max(spread[a], 1e-12)}
+    methods["random"] = best_per_attribute(G, random_directions(cfg.nz, k, seed), measure, attributes, z0, spread,
+                                           steps)
+    not_found = [a for a in attributes
+                 if all(methods[m][a]["relative_effect"] <= methods["random"][a]["relative_effect"]
+                        for m in methods if m != "random")]
+    return {"methods": methods, "spread": spread, "not_found": not_found, "n_pool": n_pool, "n_walk": n_walk,
+            "k": k, "layer": layer, "steps": [float(s) for s in steps]}
+
+
+__all__ = ["Measure", "best_per_attribute", "boundary_direction", "compare_directions", "exemplar_direction",
+           "ganspace_directions", "match_directions", "pca_to_z", "projection_weight", "random_directions",
+           "score_direction", "sefa_directions"]
