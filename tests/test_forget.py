@@ -310,6 +310,10 @@ def test_fig6_registered_figure_writes_metrics(painter, tmp_path, monkeypatch):
     # the painter's window maps change the boxed windows far more selectively than random maps (which may hit it)
     assert m["n_heldout_annotated"] == 150 // 4 and "held-out" in m["heldout_measure"]
     assert m["heldout_box_change_ratio"] > 2 * m["heldout_box_change_ratio_random_control"], m
+    # and a window classifier fitted downstream (the penultimate block) sees the windows go, not the random drop
+    assert m["heldout_classifier_layer"] == "up2.act" and m["heldout_classifier_auc"] > 0.8
+    before, after = m["heldout_classifier_window_prob_before"], m["heldout_classifier_window_prob_after"]
+    assert after < 0.5 * before and m["heldout_classifier_window_prob_random_control"] > after
 
 
 def test_cli_sheet_then_run(painter, tmp_path, capsys):

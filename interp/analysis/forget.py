@@ -79,6 +79,7 @@ __all__ = [
     "box_cell_mask",
     "box_pixel_mask",
     "heldout_box_change",
+    "downstream_window_evidence",
     "cell_size",
     "curve_counts",
     "find_window_maps",
@@ -574,6 +575,42 @@ def heldout_box_change(before: torch.Tensor, after: torch.Tensor, randoms: Seque
             "heldout_box_pixel_share": float(mask.float().mean())}
 
 
+def downstream_window_evidence(G: nn.Module, z_fit: torch.Tensor, fit_boxes: Sequence[np.ndarray],
+                               z_held: torch.Tensor, held_boxes: Sequence[np.ndarray], image_size: int,
+                               layer: str, dropped: Sequence[int], random_sets: Sequence[np.ndarray],
+                               config: ForgetConfig) -> dict[str, Any] | None:
+    """The drop judged by a window classifier fitted (on the fit samples' boxes, as in step 5) on a layer
+    DOWNSTREAM of the dropped one (the penultimate block), so that dropping maps upstream cannot lower its
+    score by construction: its mean window probability on the held-out samples' box cells, as generated,
+    with the window maps dropped, and with random maps dropped (mean over draws). None when the dropped
+    layer is itself the penultimate one (nothing downstream to read)."""
+    probe = resolve_forget_layer(G, "penultimate")
+    if probe == layer:
+        return None
+    ds = assemble_dataset(layer_features(G, z_fit, probe), fit_boxes, image_size, config.negatives, config.seed)
+    clf = fit_window_classifier(ds, config.C, config.l1_ratio, config.standardize, config.test_fraction, config.seed)
+
+    def evidence(channels: Sequence[int] | None) -> float:
+        if channels:
+            with ablate(G, layer, channels=[int(c) for c in channels]):
+                feats = layer_features(G, z_held, probe)
+        else:
+            feats = layer_features(G, z_held, probe)
+        hw = (int(feats.shape[2]), int(feats.shape[3]))
+        probs = []
+        for f, boxes in zip(feats, held_boxes, strict=True):
+            mask = box_cell_mask(boxes, hw, image_size)
+            if mask.any():
+                cells = f.permute(1, 2, 0).numpy()[mask]  # (m, C)
+                probs.append(1 / (1 + np.exp(-clf.decision_function(cells))))
+        return float(np.concatenate(probs).mean()) if probs else float("nan")
+
+    return {"heldout_classifier_layer": probe, "heldout_classifier_auc": clf.auc,
+            "heldout_classifier_window_prob_before": evidence(None),
+            "heldout_classifier_window_prob_after": evidence(dropped),
+            "heldout_classifier_window_prob_random_control": float(np.mean([evidence(r.tolist()) for r in random_sets]))}
+
+
 def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.ndarray] | None,
                  z_eval: torch.Tensor, config: ForgetConfig | None = None, meter: ClassMeter | None = None,
                  n_show: int = 10, n_curve: int = 200, curve_points: int = 5, curve_draws: int = 2,
@@ -620,10 +657,16 @@ def compute_fig6(G: torch.nn.Module, z_annot: torch.Tensor, boxes: Sequence[np.n
             numbers.update(heldout_box_change(hb, gen(z_h, dropped), [gen(z_h, rs.tolist()) for rs in result.random_sets],
                                               box_pixel_mask([boxes[i] for i in heldout], size)))
             numbers["n_heldout_annotated"] = len(heldout)
+            downstream = downstream_window_evidence(G, z_annot[fit_idx], fit_boxes, z_h, [boxes[i] for i in heldout],
+                                                    size, layer, dropped, result.random_sets, config)
+            if downstream is not None:
+                numbers.update(downstream)
             numbers["heldout_measure"] = (
                 "no segmenter for this data, so no window count: on the held-out quarter of the hand-annotated "
                 "samples (not used for the fit), the mean absolute pixel change inside their hand-drawn window "
-                "boxes vs outside them, when the window maps are dropped and when as many random maps are")
+                "boxes vs outside them, when the window maps are dropped and when as many random maps are; and "
+                "heldout_classifier_*: a window classifier fitted on a layer downstream of the dropped one, its "
+                "mean window probability on those samples' box cells")
         else:
             numbers["heldout_measure"] = "not measured: no held-out annotated sample has a box"
     else:

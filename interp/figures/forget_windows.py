@@ -88,6 +88,11 @@ def fig6_title(data: Fig6Data, model: str) -> str:
         head += (f"\nno segmenter: on {n['n_heldout_annotated']} held-out hand-annotated samples, pixels inside the "
                  f"window boxes change {n['heldout_box_change_ratio']:.1f}× as much as outside them"
                  + (f" ({rr:.1f}× with random maps)" if rr is not None else ""))
+        if n.get("heldout_classifier_window_prob_before") is not None:
+            head += (f"\nwindow classifier on '{n['heldout_classifier_layer']}' (downstream), mean window probability "
+                     f"in those boxes: {n['heldout_classifier_window_prob_before']:.2f} → "
+                     f"{n['heldout_classifier_window_prob_after']:.2f} "
+                     f"({n['heldout_classifier_window_prob_random_control']:.2f} with random maps)")
     return head
 
 
