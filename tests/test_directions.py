@@ -18,7 +18,7 @@ from interp.analysis.directions import (
     score_direction,
     sefa_directions,
 )
-from interp.analysis.dissection import class_removal, layer_activations, top_units, unit_class_iou
+from interp.analysis.dissection import causal_ranking, class_removal, layer_activations, top_units, unit_class_iou
 from interp.analysis.forget import ClassMeter
 from interp.core.config import ModelConfig
 from interp.core.latent import sample_z
@@ -160,6 +160,9 @@ def test_dissection_finds_and_removes_the_window_unit():
     before = curve["before"][0]
     assert curve["ranked"][0] == curve["random"][0] == before > 0.01
     assert curve["ranked"][1] < 0.2 * before and curve["random"][1] > 2 * curve["ranked"][1]
+    # ranked by causal effect (each unit dropped alone), the painter unit comes first too
+    units, drops = causal_ranking(G, "up2.act", z[:40], lambda x: float(meter.shares(x)[:, window].mean()))
+    assert units[0] == PAINTER and drops[0] > 0.5 * before > drops[1]
 
 
 def test_compare_directions_scores_every_method_with_one_yardstick():

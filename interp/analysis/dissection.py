@@ -100,4 +100,15 @@ def class_removal(G: nn.Module, layer: str, z: torch.Tensor, ranking: Sequence[i
     return {"counts": [int(k) for k in counts], "ranked": ranked, "random": rand, "before": [base]}
 
 
-__all__ = ["class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]
+def causal_ranking(G: nn.Module, layer: str, z: torch.Tensor, share: Callable[[torch.Tensor], float]) -> tuple[list[int], list[float]]:
+    """Units of ``layer`` ranked by their causal effect on a class: the drop of the class's mean pixel share
+    (``share``: images -> float) when that unit alone is set to zero on the samples of ``z`` (GAN Dissection's
+    average causal effect, one unit at a time). Returns (units, largest drop first; the drops, same order)."""
+    n_units = int(layer_activations(G, layer, z[:1]).shape[1])
+    base = float(share(generate_ablated(G, z)))
+    drops = [base - float(share(generate_ablated(G, z, layer, [u]))) for u in range(n_units)]
+    order = sorted(range(n_units), key=lambda u: -drops[u])
+    return order, [drops[u] for u in order]
+
+
+__all__ = ["causal_ranking", "class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]
