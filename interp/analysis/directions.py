@@ -33,6 +33,9 @@ from interp.core.modes import eval_mode
 #: images (N, 3, S, S) in [-1, 1] -> {attribute: (N,) values}
 Measure = Callable[[torch.Tensor], Mapping[str, np.ndarray]]
 
+#: the compared methods, in the order figures and tables show them (the paper's and the control last)
+METHODS = ("sefa", "ganspace", "interfacegan", "exemplar_mean", "random")
+
 
 def _unit_rows(x: torch.Tensor) -> torch.Tensor:
     return x / x.norm(dim=1, keepdim=True).clamp_min(1e-12)
@@ -177,23 +180,41 @@ def match_directions(slopes: Sequence[Mapping[str, float]], spread: Mapping[str,
 # --------------------------------------------------------------------------------------- comparison
 
 
+def _relative(scores: dict[str, Any], spread: Mapping[str, float]) -> dict[str, Any]:
+    """``scores`` of :func:`score_direction` plus ``relative_effect`` (|effect| / the target's spread over
+    samples) and ``relative_entanglement`` (mean over the other attributes of |slope| / their spread)."""
+    target = scores["target"]
+    others = [abs(v) / max(spread.get(a, 1.0), 1e-12) for a, v in scores["slopes"].items() if a != target]
+    return {**scores, "relative_effect": abs(scores["effect"]) / max(spread.get(target, 1.0), 1e-12),
+            "relative_entanglement": float(np.mean(others)) if others else None}
+
+
 def _oriented(direction: torch.Tensor, slope: float) -> torch.Tensor:
     """``direction`` flipped so that walking along it raises the attribute (positive slope)."""
     return direction if slope >= 0 else -direction
 
 
+def candidate_slopes(G: nn.Module, candidates: torch.Tensor, measure: Measure, z0: torch.Tensor,
+                     steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> list[dict[str, float]]:
+    """Every attribute's slope (change per unit step) along each of ``candidates`` (k, nz)."""
+    first = next(iter(measure(generate(G, z0[:1]))))
+    return [score_direction(G, d, measure, first, z0, steps)["slopes"] for d in candidates]
+
+
 def best_per_attribute(G: nn.Module, candidates: torch.Tensor, measure: Measure, attributes: Sequence[str],
                        z0: torch.Tensor, spread: Mapping[str, float],
-                       steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, dict[str, Any]]:
-    """For unsupervised candidates (k, nz): every candidate's slopes, and per attribute the candidate that
-    moves it most relative to its spread, oriented to raise it, with its yardstick scores."""
-    slopes = [score_direction(G, d, measure, attributes[0], z0, steps)["slopes"] for d in candidates]
+                       steps: Sequence[float] = (-2, -1, 0, 1, 2),
+                       slopes: Sequence[Mapping[str, float]] | None = None) -> dict[str, dict[str, Any]]:
+    """For unsupervised candidates (k, nz): per attribute the candidate that moves it most relative to its
+    spread, oriented to raise it, with its yardstick scores, its ``index`` among the candidates and its unit
+    ``direction`` (nz,) tensor. ``slopes``: :func:`candidate_slopes` if already computed."""
+    slopes = list(slopes) if slopes is not None else candidate_slopes(G, candidates, measure, z0, steps)
     out = {}
     for a in attributes:
         rel = [abs(s[a]) / max(spread.get(a, 1.0), 1e-12) for s in slopes]
         i = int(np.argmax(rel))
         d = _oriented(candidates[i], slopes[i][a])
-        out[a] = {**score_direction(G, d, measure, a, z0, steps), "index": i, "relative_effect": rel[i]}
+        out[a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread), "index": i, "direction": d}
     return out
 
 
@@ -206,8 +227,11 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
     the first hidden block), ``interfacegan`` (a boundary per attribute on the measured scores of ``n_pool``
     samples), ``exemplar_mean`` (the paper's: mean z of the ``n_exemplars`` samples scored highest minus mean
     z of the lowest), ``random`` (``k`` random directions, the best-matching one per attribute: what
-    selection alone gives). Returns ``{"methods": {method: {attribute: scores}}, "spread": ..., "not_found":
-    [attributes no method moves more than the random control], ...}``."""
+    selection alone gives). Returns ``{"methods": {method: {attribute: scores incl. the unit "direction" (nz,)}},
+    "components": {unsupervised method: per candidate the attribute it moves most}, "spread": ...,
+    "not_found": [attributes no method moves more than the random control], "constant": [attributes that do
+    not vary over the pool, left out], ...}``
+    (:func:`directions_metrics` makes it JSON-ready)."""
     cfg = getattr(G, "cfg", None)
     if not isinstance(cfg, ModelConfig):
         raise ValueError(f"{type(G).__name__} has no ModelConfig (.cfg) to sample z from")
@@ -217,29 +241,58 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
     if missing:
         raise KeyError(f"the measure gives no {missing}")
     spread = {a: float(np.std(v)) for a, v in scores.items()}
+    constant = [a for a in attributes if spread[a] == 0]
+    attributes = [a for a in attributes if spread[a] > 0]
+    if not attributes:
+        raise ValueError(f"no attribute varies over the {n_pool} samples ({constant}): nothing to find directions for")
     z0 = sample_z(n_walk, cfg, seed=seed + 1)
-    methods: dict[str, dict[str, Any]] = {}
-    methods["sefa"] = best_per_attribute(G, sefa_directions(G, k)[0], measure, attributes, z0, spread, steps)
     layer = layer or "up1.act"
-    methods["ganspace"] = best_per_attribute(G, ganspace_directions(G, layer, k, seed=seed)[0], measure, attributes,
-                                             z0, spread, steps)
+    methods: dict[str, dict[str, Any]] = {}
+    components: dict[str, list[dict[str, Any]]] = {}
+    extra: dict[str, list[float]] = {}
+    sefa, eigenvalues = sefa_directions(G, k)
+    gans, explained = ganspace_directions(G, layer, k, seed=seed)
+    unsupervised = {"sefa": sefa, "ganspace": gans, "random": random_directions(cfg.nz, k, seed)}
+    for name, candidates in unsupervised.items():
+        slopes = candidate_slopes(G, candidates, measure, z0, steps)
+        methods[name] = best_per_attribute(G, candidates, measure, attributes, z0, spread, steps, slopes)
+        components[name] = [{"attribute": a, "relative_effect": r}
+                            for a, r in match_directions([{x: s[x] for x in attributes} for s in slopes], spread)]
+    extra["sefa_eigenvalues"] = [float(v) for v in eigenvalues]
+    extra["ganspace_explained_variance"] = [float(v) for v in explained]
     methods["interfacegan"], methods["exemplar_mean"] = {}, {}
     for a in attributes:
         order = np.argsort(scores[a])
         for name, d in (("interfacegan", boundary_direction(pool, scores[a], seed=seed)),
                         ("exemplar_mean", exemplar_direction(pool, order[-n_exemplars:].tolist(),
                                                              order[:n_exemplars].tolist()))):
-            s = score_direction(G, d, measure, a, z0, steps)
-            methods[name][a] = {**s, "relative_effect": abs(s["effect"]) / max(spread[a], 1e-12)}
-    methods["random"] = best_per_attribute(G, random_directions(cfg.nz, k, seed), measure, attributes, z0, spread,
-                                           steps)
+            methods[name][a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread), "direction": d}
+    methods = {m: methods[m] for m in METHODS}
     not_found = [a for a in attributes
                  if all(methods[m][a]["relative_effect"] <= methods["random"][a]["relative_effect"]
                         for m in methods if m != "random")]
-    return {"methods": methods, "spread": spread, "not_found": not_found, "n_pool": n_pool, "n_walk": n_walk,
-            "k": k, "layer": layer, "steps": [float(s) for s in steps]}
+    return {"methods": methods, "components": components, "spread": spread, "not_found": not_found, "constant": constant,
+            "n_pool": n_pool, "n_walk": n_walk, "k": k, "n_exemplars": n_exemplars, "layer": layer,
+            "steps": [float(s) for s in steps], **extra}
 
 
-__all__ = ["Measure", "best_per_attribute", "boundary_direction", "compare_directions", "exemplar_direction",
+def directions_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`compare_directions`'s result as JSON-ready numbers: the direction tensors left out, and per
+    attribute the ``best_method`` (highest relative effect, the random control excluded) and the methods
+    that beat the paper's exemplar means (``beats_exemplar_mean``)."""
+    methods = {m: {a: {k: v for k, v in s.items() if k != "direction"} for a, s in per.items()}
+               for m, per in result["methods"].items()}
+    attributes = list(next(iter(methods.values())))
+    found = [m for m in methods if m != "random"]
+    best = {a: max(found, key=lambda m: methods[m][a]["relative_effect"]) for a in attributes}
+    beats = {a: [m for m in found if m != "exemplar_mean"
+                 and methods[m][a]["relative_effect"] > methods["exemplar_mean"][a]["relative_effect"]]
+             for a in attributes}
+    return {**{k: v for k, v in result.items() if k != "methods"}, "attributes": attributes, "methods": methods,
+            "best_method": best, "beats_exemplar_mean": beats}
+
+
+__all__ = ["METHODS", "Measure", "best_per_attribute", "boundary_direction", "candidate_slopes", "compare_directions",
+           "directions_metrics", "exemplar_direction",
            "ganspace_directions", "match_directions", "pca_to_z", "projection_weight", "random_directions",
            "score_direction", "sefa_directions"]

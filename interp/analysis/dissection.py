@@ -15,12 +15,15 @@ location (``interp.core.hooks.ablate``), the paper's Fig. 6 operation.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from interp.analysis.forget import ClassMeter, ForgetConfig, automatic_boxes, find_window_maps, random_map_sets
 from interp.analysis.forget import generate as generate_ablated
 from interp.core.hooks import record
 from interp.core.modes import eval_mode
@@ -111,4 +114,162 @@ def causal_ranking(G: nn.Module, layer: str, z: torch.Tensor, share: Callable[[t
     return order, [drops[u] for u in order]
 
 
-__all__ = ["causal_ranking", "class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]
+# ------------------------------------------------------------------------------------ whole dissection
+
+#: classes that fill the room rather than sit in it: ranked and reported, but not ablated by default
+BACKGROUND = ("wall", "floor", "ceiling")
+#: how the window units are chosen in the comparison (random: the control)
+WINDOW_RANKINGS = ("iou", "regression", "causal")
+
+
+@dataclass
+class Dissection:
+    """One generator layer dissected against a segmenter's classes.
+
+    ``iou`` (units, classes) on the fit samples; ``share_before`` (classes,) mean pixel shares on the fresh
+    evaluation samples; ``removal[cls]``: ``counts`` and the class's mean share after dropping the class's
+    top-k units by IoU (``ranked``) and k random units (``random``, mean over the shared random draws);
+    ``windows``: the window share after dropping the top-k units of each ranking in ``WINDOW_RANKINGS`` and
+    after k random units; ``rankings``: those window rankings (units, best first)."""
+
+    layer: str
+    class_names: tuple[str, ...]
+    iou: torch.Tensor
+    thresholds: torch.Tensor
+    share_before: np.ndarray
+    classes: list[str]
+    counts: list[int]
+    removal: dict[str, dict[str, list[float]]]
+    windows: dict[str, list[float]] | None
+    rankings: dict[str, list[int]] = field(default_factory=dict)
+    n_fit: int = 0
+    n_eval: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_units(self) -> int:
+        return int(self.iou.shape[0])
+
+    def top(self, cls: str, k: int) -> list[int]:
+        """The ``k`` units of highest IoU with class ``cls``, best first."""
+        col = self.iou[:, self.class_names.index(cls)]
+        return torch.argsort(col, descending=True, stable=True)[:k].tolist()
+
+    @staticmethod
+    def removed(curve: Sequence[float], before: float) -> list[float]:
+        """Shares after dropping -> the fraction of ``before`` removed (1 = all gone; negative = more)."""
+        return [float(1 - v / before) if before > 0 else 0.0 for v in curve]
+
+    def metrics(self, top_k: int = 5) -> dict[str, Any]:
+        """JSON-ready numbers: per class the top units and IoUs, the share before and the fraction removed
+        at each count (top units by IoU vs random); the window comparison; the procedure."""
+        classes: dict[str, Any] = {}
+        for cls in self.class_names:
+            units = self.top(cls, top_k)
+            col = self.iou[:, self.class_names.index(cls)]
+            entry: dict[str, Any] = {"top_units": units, "top_iou": [round(float(col[u]), 4) for u in units],
+                                     "share_before": float(self.share_before[self.class_names.index(cls)])}
+            if cls in self.removal:
+                r, before = self.removal[cls], entry["share_before"]
+                entry.update({"share_after_ranked": r["ranked"], "share_after_random": r["random"],
+                              "removed_ranked": self.removed(r["ranked"], before),
+                              "removed_random": self.removed(r["random"], before)})
+            classes[cls] = entry
+        out: dict[str, Any] = {"layer": self.layer, "n_units": self.n_units, "n_fit": self.n_fit, "n_eval": self.n_eval,
+                               "counts": self.counts, "ablated_classes": self.classes, "classes": classes}
+        if self.windows is not None:
+            before = float(self.share_before[self.class_names.index("window")])
+            removed = {m: self.removed(v, before) for m, v in self.windows.items()}
+            out["windows"] = {"share_before": before, "share_after": self.windows, "removed": removed,
+                              "best_ranking": {str(k): max([m for m in WINDOW_RANKINGS if m in removed], key=lambda m: removed[m][i])
+                                               for i, k in enumerate(self.counts)},
+                              "rankings": {m: v[: max(self.counts)] for m, v in self.rankings.items()}}
+        if self.notes:
+            out["note"] = "; ".join(self.notes)
+        return out
+
+
+def default_counts(n_units: int) -> list[int]:
+    """Unit counts for the ablation curves: 1, 2, 4, ... up to a quarter of the layer's units."""
+    out, k = [], 1
+    while k <= max(1, n_units // 4):
+        out.append(k)
+        k *= 2
+    return out
+
+
+def dissect(G: nn.Module, layer: str, z_fit: torch.Tensor, z_eval: torch.Tensor, meter: ClassMeter, *,
+            classes: Sequence[str] | None = None, counts: Sequence[int] | None = None, n_random: int = 2,
+            min_share: float = 0.005, n_causal: int = 100, quantile: float = 0.99, seed: int = 0,
+            progress: Callable[[str], None] | None = None) -> Dissection:
+    """Dissect ``layer`` (a dotted module name) of G with the segmenter of ``meter``.
+
+    Units are scored on the fit samples ``G(z_fit)`` (z_fit (N, nz)): IoU with every class; the window
+    units are also ranked by the paper's logistic regression (Fig. 6, on automatic window boxes of the fit
+    samples) and by causal effect (each unit dropped alone on the first ``n_causal`` fit samples). Every
+    ablation is measured on the fresh samples ``G(z_eval)``. ``classes``: those ablated (default: every
+    class but wall, floor and ceiling whose mean share is at least ``min_share``); ``counts``: units dropped
+    (default :func:`default_counts`); the random control drops k random units (``n_random`` seeded draws per
+    k, the same draws for every class)."""
+    say = progress or (lambda s: None)
+    names = meter.class_names
+    images_fit = generate_ablated(G, z_fit)
+    maps_fit = meter.maps(images_fit)
+    acts = layer_activations(G, layer, z_fit)
+    th = unit_thresholds(acts, quantile, seed=seed)
+    iou = unit_class_iou(acts, maps_fit, len(names), th)
+    n_units = int(acts.shape[1])
+    del acts
+    counts = sorted({int(k) for k in (counts or default_counts(n_units)) if 0 < int(k) <= n_units})
+    cache: dict[tuple[int, ...], np.ndarray] = {}
+
+    def shares(units: Sequence[int]) -> np.ndarray:
+        """(classes,) mean pixel shares of the evaluation samples with ``units`` dropped."""
+        key = tuple(sorted(int(u) for u in units))
+        if key not in cache:
+            images = generate_ablated(G, z_eval, layer if key else None, list(key) if key else None)
+            cache[key] = meter.shares(images).mean(0)
+        return cache[key]
+
+    before = shares(())
+    if classes is None:
+        classes = [c for c in names if c not in BACKGROUND and before[names.index(c)] >= min_share]
+    unknown = sorted(set(classes) - set(names))
+    if unknown:
+        raise ValueError(f"classes {unknown} are not the segmenter's; it has {list(names)}")
+    draws = {k: random_map_sets(n_units, k, n_random, seed + 1000 + k) for k in counts}
+    random_share = {k: np.mean([shares(d.tolist()) for d in draws[k]], 0) for k in counts}
+    removal: dict[str, dict[str, list[float]]] = {}
+    result = Dissection(layer, tuple(names), iou, th, before, list(classes), counts, removal, None,
+                        n_fit=len(z_fit), n_eval=len(z_eval))
+    for cls in classes:
+        c = names.index(cls)
+        say(f"ablate {cls}: top units by IoU, {counts}")
+        ranked = result.top(cls, max(counts))
+        removal[cls] = {"ranked": [float(shares(ranked[:k])[c]) for k in counts],
+                        "random": [float(random_share[k][c]) for k in counts]}
+    if "window" in names and before[names.index("window")] > 0:
+        w = names.index("window")
+        say("windows: units by IoU, by the paper's logistic regression, by causal effect")
+        rankings = {"iou": result.top("window", n_units)}
+        boxes = automatic_boxes(meter, images_fit)
+        if sum(len(b) for b in boxes) == 0:
+            result.notes.append("no window boxes on the fit samples: the regression ranking is left out")
+        else:
+            fit = find_window_maps(G, z_fit, boxes, int(images_fit.shape[-1]), ForgetConfig(layer=layer, seed=seed))
+            rankings["regression"] = fit.ranking.tolist()
+        zc = z_fit[:n_causal]
+
+        def window_share(images: torch.Tensor) -> float:
+            return float(meter.shares(images)[:, w].mean())
+
+        rankings["causal"] = causal_ranking(G, layer, zc, window_share)[0]
+        result.rankings = rankings
+        result.windows = {m: [float(shares(r[:k])[w]) for k in counts] for m, r in rankings.items()}
+        result.windows["random"] = [float(random_share[k][w]) for k in counts]
+    else:
+        result.notes.append("the samples hold no windows: the window comparison is left out")
+    return result
+
+
+__all__ = ["BACKGROUND", "WINDOW_RANKINGS", "Dissection", "default_counts", "dissect", "causal_ranking", "class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]

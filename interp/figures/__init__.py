@@ -13,9 +13,12 @@ Each figure module splits compute (``compute_*`` -> data), plot (``plot_*`` -> F
 new figures register with :func:`register_figure` and are imported below.
 """
 
-# Importing each figure module registers its figures (Figs. 2-8, Tables 1-2).
+# Importing each figure module registers its figures (Figs. 2-8, Tables 1-2, and beyond the paper:
+# directions, dissection).
 from interp.figures import (  # noqa: F401
+    directions,
     discriminator_filters,
+    dissection,
     forget_windows,
     latent_walk,
     probe_table,

@@ -356,10 +356,139 @@ FIG6_HAND = NotebookSpec(
     verdict='m = result.metrics\nprint(f"boxes: {session.source}")\nprint(f"Dropped {fmt(m[\'maps_dropped\'])} feature maps (window classifier held-out AUC {fmt(m[\'auc\'])}).")\nb, a, c = m.get("window_frac_before"), m.get("window_frac_after"), m.get("window_frac_random_control")\nif None not in (a, b, c):\n    print(f"Window pixel share {fmt(b)} -> {fmt(a)} with the drop, {fmt(c)} with as many random maps dropped.")\nelse:\n    print(m.get("note", "window shares not measured"))',
 )
 
+DIRECTIONS = NotebookSpec(
+    name="directions",
+    title="Beyond the paper — latent directions, five ways, one yardstick",
+    claim=("The paper found its directions by hand: the mean z of three exemplars per concept (Fig. 7), of four "
+           "faces per pose (Fig. 8). Later work finds them without exemplars — **SeFa** (eigenvectors of the "
+           "layer that projects z), **GANSpace** (PCA of a layer's activations mapped back to z), "
+           "**InterFaceGAN** (the normal of a linear boundary fitted on attribute scores) — but each was shown "
+           "on its own models and scored its own way."),
+    measure=("Every method's best direction per attribute (faces: `male`, `smiling`, `eyeglasses`, `yaw`; "
+             "rooms with `OPTIONS = {'directions': {'world': 'rooms'}}`: window, bed, picture, door pixel "
+             "shares), walked by t ∈ {−2 … 2} from the same fresh samples and read by the world's instrument: "
+             "`relative_effect` (change per unit step over the attribute's spread σ), `monotonicity` (Spearman ρ), "
+             "`relative_entanglement` (the other attributes' change per step over their σ) and `pixel_change`. "
+             "The control is the best of k random directions; `not_found` lists attributes no method moves more "
+             "than it."),
+    figure="directions",
+    module="interp.figures.directions",
+    verdict="""\
+m = result.metrics
+if "methods" in m:
+    for a in m["attributes"]:
+        s = {k: v[a]["relative_effect"] for k, v in m["methods"].items()}
+        best = m["best_method"][a]
+        print(f"{a}: best {best} {s[best]:.2f} sigma per unit step; the paper's exemplar means {s['exemplar_mean']:.2f}; "
+              f"random control {s['random']:.2f}.")
+    beaten = [a for a, ms in m["beats_exemplar_mean"].items() if ms]
+    print(f"A newer method beats the paper's exemplar means on {len(beaten)} of {len(m['attributes'])} attributes"
+          + (f" ({', '.join(beaten)})." if beaten else "."))
+    if m["not_found"]:
+        print("No method moves these more than a random direction:", ", ".join(m["not_found"]))
+    if m.get("in_domain") is False:
+        print(against_paper(m, False, "", ""))
+""" + _NOTE,
+)
+
+DISSECTION = NotebookSpec(
+    name="dissection",
+    title="Beyond the paper — dissecting the generator, every class",
+    claim=("Fig. 6 removed one class (windows) by dropping the feature maps a logistic regression on 52 "
+           "hand-drawn boxes picked. **GAN Dissection** (Bau et al. 2019) generalised this: score every unit "
+           "against every class of a segmenter (IoU of its thresholded activation with the class mask), then "
+           "drop a class's top units and count what the generator forgets to draw."),
+    measure=("On the rooms model: every unit of the Fig. 6 layer against the segmenter's 11 classes "
+             "(`classes.<class>.top_units`, `top_iou`); for each object class its top-k units by IoU dropped vs "
+             "k random units (`removed_ranked`, `removed_random`: share of the class's pixels gone, on fresh "
+             "samples); and on windows three ways of choosing the units — by IoU, by the paper's logistic "
+             "regression, by each unit's causal effect — compared per unit dropped (`windows.removed`)."),
+    figure="dissection",
+    module="interp.figures.dissection",
+    verdict="""\
+m = result.metrics
+if "classes" in m:
+    k = m["counts"][-1]
+    for c in m["ablated_classes"]:
+        e = m["classes"][c]
+        print(f"{c}: dropping its top {k} units removes {e['removed_ranked'][-1]:.0%} of its pixels "
+              f"({k} random units: {e['removed_random'][-1]:.0%}).")
+    w = m.get("windows")
+    if w:
+        r = w["removed"]
+        print("Windows, " + str(k) + " units dropped: " + ", ".join(f"{n} {v[-1]:.0%}" for n, v in r.items())
+              + f"; best ranking at {k}: {w['best_ranking'][str(k)]}.")
+    if m.get("in_domain") is False:
+        print(against_paper(m, False, "", ""))
+""" + _NOTE,
+)
+
+EXPLORER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
+    Param("WORLD", "faces", "which default model to explore: faces or rooms (CHECKPOINT overrides)"),
+    Param("N_SAMPLES", 8, "samples moved by the sliders"),
+    Param("N_SEFA", 3, "top SeFa directions to add as sliders (no instrument needed)"),
+)
+
+EXPLORER = NotebookSpec(
+    name="directions_explorer",
+    title="Beyond the paper — explore the latent directions with sliders",
+    claim=("The paper showed its walks and arithmetic as still images. Here the same generator is moved "
+           "live: one slider per direction, the samples re-generated at every change."),
+    measure=("Sliders for an InterFaceGAN boundary per attribute (fitted on the instrument's readings of a "
+             "seeded pool) and the top SeFa directions; under the grid the instrument's mean reading of each "
+             "attribute. Headless runs (and the closing cell) move each attribute's slider to ±2 in code and "
+             "report the readings, so the executed notebook shows what the sliders do."),
+    figure=None,
+    params=EXPLORER_PARAMS,
+    setup="""\
+from IPython.display import Image, display
+
+from interp.core.latent import sample_z
+from interp.figures.directions import attribute_measure
+from interp.notebooks.explorer import DirectionExplorer, explorer_directions
+from interp.notebooks.kit import enter_project_root, figure_context, fmt
+
+enter_project_root()  # relative paths (runs/, figures/) are the project's, wherever Jupyter was started
+ctx = figure_context(CHECKPOINT, data=DATA, out=OUT, quick=QUICK, seed=SEED, device=DEVICE, progress=PROGRESS,
+                     options=OPTIONS)
+gan = ctx.generator(WORLD)
+measure, attributes, instrument, _ = attribute_measure(ctx, gan)
+directions = explorer_directions(gan.generator, measure, attributes, n_sefa=N_SEFA, n_pool=200 if QUICK else 500,
+                                 seed=SEED)
+explorer = DirectionExplorer(gan.generator, directions, sample_z(N_SAMPLES, gan.config, seed=SEED + 7), measure)
+print(f"{gan.path}: {len(directions)} directions ({', '.join(directions)}); readings by {instrument or 'nothing'}")""",
+    sections=(
+        Section("explore", "## Explore\n\nMove a slider: every sample moves that many unit steps along the "
+                "direction, and the grid is generated again (in JupyterLab with ipywidgets).",
+                "explorer.widget()"),
+        Section("scripted", "## The same, scripted\n\nEach attribute's slider at −2 and +2 (the others at 0), "
+                "for a headless run or a static copy of this notebook.",
+                """\
+rows = {}
+for a in attributes:
+    for amount in (-2.0, 2.0):
+        grid, readings = explorer.render({a: amount})
+        rows[(a, amount)] = readings
+        print(f"{a} at {amount:+.0f}: {explorer.readout(readings)}")
+grid, _ = explorer.render({attributes[0]: 2.0} if attributes else {})
+display(Image(data=explorer.png(grid)))"""),
+    ),
+    verdict="""\
+moved = [a for a in attributes if rows[(a, 2.0)][a] > rows[(a, -2.0)][a]]
+print(f"{len(moved)} of {len(attributes)} sliders raise their own attribute from -2 to +2"
+      + (f" ({', '.join(moved)})." if moved else "."))
+for a in attributes:
+    lo, hi = rows[(a, -2.0)][a], rows[(a, 2.0)][a]
+    print(f"  {a}: {fmt(lo, '.2f')} -> {fmt(hi, '.2f')}")
+if not attributes:
+    print("No instrument measures this model: the sliders move the SeFa directions only.")""",
+)
+
 
 def notebook_specs() -> tuple[NotebookSpec, ...]:
     """All notebooks, in the order the runner executes them."""
-    return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG6_HAND, FIG7, FIG8, TABLE1)
+    return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG6_HAND, FIG7, FIG8, TABLE1, DIRECTIONS, DISSECTION,
+            EXPLORER)
 
 
-__all__ = ["COMMON_PARAMS", "HAND_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "Section", "notebook_specs"]
+__all__ = ["COMMON_PARAMS", "EXPLORER_PARAMS", "HAND_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "Section", "notebook_specs"]
