@@ -349,3 +349,39 @@ def test_probe_with_the_torch_solver_matches_liblinear():
     assert abs(a.accuracy - b.accuracy) <= 0.005 and a.chosen_C == b.chosen_C
     with pytest.raises(ProbeError, match="solver"):
         probe(X, y, Xt, yt, solver="sgd")
+
+
+def test_table1_cifar10_section_from_written_batches(tmp_path, capsys):
+    """``--only table1 --data cifar10 --data-root DIR`` probes the given D on CIFAR-format batches (written
+    here in the official pickle layout) with the torch solver and the random-D control, into the
+    ``table1_cifar10`` section; the features are the paper's layout for a 32 px D (16 · 7 · ndf)."""
+    from test_data_loaders import write_cifar_batches
+
+    from interp.cli.figures import main as figures_main
+    from interp.figures import read_metrics
+
+    write_cifar_batches(tmp_path / "c10", n=40)  # 200 train, 40 test images
+    cfg = ModelConfig.from_preset("examples", 32, ngf=8, ndf=8)
+    torch.manual_seed(0)
+    G, D = build_gan(cfg)
+    ck = save_checkpoint(tmp_path / "cifar-d", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 2})
+    out = tmp_path / "figs"
+    argv = ["--only", "table1", "--data", "cifar10", "--data-root", str(tmp_path / "c10"), "--checkpoint", str(ck),
+            "--quick", "--out", str(out), "--no-progress", "--option", "table1.Cs=[0.01,1.0]"]
+    assert figures_main(argv) == 0
+    m = read_metrics(out / "metrics.json")["table1_cifar10"]
+    assert "table1" not in read_metrics(out / "metrics.json")
+    assert m["n_train"] == 200 and m["n_test"] == 40 and m["n_val"] == 40 and m["draws"] == 2
+    assert m["feature_dim"] == 16 * 7 * 8 and len(m["C"]) == 2 and set(m["C"]) <= {0.01, 1.0}
+    assert 0 <= m["accuracy"] <= 1 and 0 <= m["random_d_accuracy"] <= 1 and m["solver"].startswith("TorchLinearSVM")
+    assert m["paper_accuracy"] == 0.828 and m["trained_on"] == "cifar10" and m["epoch"] == 2
+    assert (out / "table1_cifar10.png").is_file()
+    # without --data-root, or without a D: one line naming what is missing
+    capsys.readouterr()
+    assert figures_main(["--only", "table1", "--data", "cifar10", "--checkpoint", str(ck), "--out", str(out),
+                         "--no-progress"]) == 1
+    assert "--data-root" in capsys.readouterr().err
+    assert figures_main(["--only", "table1", "--data", "cifar10", "--data-root", str(tmp_path / "c10"), "--out",
+                         str(out), "--no-progress"]) == 1
+    err = capsys.readouterr().err
+    assert "--checkpoint" in err and "Traceback" not in err
