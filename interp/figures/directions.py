@@ -104,7 +104,7 @@ def plot_walks(images: np.ndarray, values: np.ndarray, metrics: Mapping[str, Any
             ax = fig.add_axes((x0 / W, 1 - (y0 + inch) / H, T * inch / W, inch / H))
             block = images[i, j * T : (j + 1) * T]
             notes = [[_fmt(v) for v in values[i, j * T : (j + 1) * T]]]
-            show_image_table(ax, block[None], col_labels=[f"t={_fmt(t, True)}" for t in steps] if i == 0 else None,
+            show_image_table(ax, block[None], col_labels=[f"t = {t:+g}".replace("-", "−") for t in steps] if i == 0 else None,
                              cell_notes=notes, fontsize=FONT - 3)
             s = metrics["methods"][m][a]
             fig.text((x0 + T * inch / 2) / W, 1 - (y0 + inch + 0.02) / H,
@@ -164,8 +164,8 @@ def directions_title(metrics: Mapping[str, Any], model: str) -> str:
     best = [f"{a} {LABELS[b]} {m[b][a]['relative_effect']:.2f}σ vs {m['exemplar_mean'][a]['relative_effect']:.2f}σ"
             for a, b in metrics["best_method"].items()]
     missing = metrics["not_found"]
-    return (f"Latent directions ({model}): SeFa, GANSpace, InterFaceGAN vs the paper's exemplar means\n"
-            f"best per attribute vs exemplar means (effect per unit step): {'; '.join(best)}"
+    line = textwrap.fill(f"best per attribute vs the exemplar means (effect per unit step): {'; '.join(best)}", 120)
+    return (f"Latent directions ({model}): SeFa, GANSpace, InterFaceGAN vs the paper's exemplar means\n{line}"
             + (f"\nno method beats the random control on: {', '.join(missing)}" if missing else ""))
 
 

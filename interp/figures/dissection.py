@@ -8,11 +8,11 @@ generalised to every class (:mod:`interp.analysis.dissection`).
 * **Forgetting each class.** For every class but wall, floor and ceiling that covers at least 0.5 % of
   the pixels: its top-k units by IoU are dropped (set to zero everywhere) for k = 1, 2, 4, … (up to a
   quarter of the units), and, as the control, k random units (2 seeded draws per k, shared by all
-  classes); the class's pixel share is measured on ``eval`` = 200 fresh samples (the latents after the
+  classes); the class's pixel share is measured on ``eval`` = 160 fresh samples (the latents after the
   fit ones). ``removed_ranked`` / ``removed_random``: fraction of the class's pixels removed.
 * **Windows, three ways.** Units ranked by IoU, by the paper's logistic regression (Fig. 6's procedure on
   the segmenter's window boxes of the fit samples) and by causal effect (each unit dropped alone on the
-  first ``causal`` = 100 fit samples, ranked by the window share it removes); each ranking's top k dropped
+  first ``causal`` = 64 fit samples, ranked by the window share it removes); each ranking's top k dropped
   on the same fresh samples. ``windows.removed`` per ranking and ``windows.best_ranking`` per k.
 
 Writes ``dissection_units.png`` (per class: samples with the most of it, its top unit's region, and the
@@ -40,7 +40,7 @@ from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
 from interp.figures.registry import FigureResult, register_figure
 
-SIZES = {False: {"fit": 300, "eval": 200, "causal": 100, "random": 2, "show": 3},
+SIZES = {False: {"fit": 300, "eval": 160, "causal": 64, "random": 2, "show": 3},
          True: {"fit": 60, "eval": 32, "causal": 24, "random": 1, "show": 2}}
 OPTIONS = ("layer", "fit", "eval", "causal", "random", "classes", "counts", "show")
 RANKING_STYLE = {"iou": ("tab:blue", "by IoU (GAN Dissection)"),
@@ -98,7 +98,7 @@ def plot_units(data: Dissection, examples: dict[str, dict[str, Any]], title: str
     its top units dropped; class shares under each tile."""
     classes = list(examples)
     n = len(next(iter(examples.values()))["index"]) if examples else 0
-    left, top, bottom, gap = 2.0, 0.75 + 0.2 * title.count("\n"), 0.5, 0.15
+    left, top, bottom, gap = 1.5, 0.75 + 0.2 * title.count("\n"), 0.5, 0.15
     W = left + 3 * (n * inch + gap) + 0.1
     H = top + len(classes) * (inch + 0.08) + bottom
     fig = new_figure(W, H)
