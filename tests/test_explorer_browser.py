@@ -22,9 +22,9 @@ import torch
 pytestmark = pytest.mark.slow
 
 pytest.importorskip("ipywidgets", reason="needs ipywidgets")
-from test_annotation_browser import NB, Lab, _free_port, _wait, browser  # noqa: E402, F401  (fixture)
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
+from test_annotation_browser import NB, Lab, _free_port, _wait, browser  # noqa: E402, F401  (fixture)
 
 from interp.core.config import ModelConfig  # noqa: E402
 from interp.core.models import build_gan  # noqa: E402
