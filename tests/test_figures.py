@@ -335,3 +335,18 @@ def test_robustness_cli_draws_each_model_and_counts_claims(tmp_path, cache, fake
     G, D, cfg = tiny_gan()
     other = save_checkpoint(tmp_path / "other", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 1})
     assert main(["--robustness", str(other), "--quick", "--out", str(out), "--no-progress"]) == 2
+
+
+@pytest.mark.slow
+def test_jobs_draw_the_same_figures_in_worker_processes(tmp_path, tiny_run, cache):
+    """--jobs 2 (spawned workers, one thread each, models and instruments prepared first) writes the same
+    sections and numbers as one process."""
+    common = ["--only", "fig4", "memorization", "--quick", "--checkpoint", str(tiny_run), "--no-progress"]
+    assert main([*common, "--out", str(tmp_path / "one")]) == 0
+    assert main([*common, "--out", str(tmp_path / "two"), "--jobs", "2"]) == 0
+    one, two = read_metrics(tmp_path / "one" / "metrics.json"), read_metrics(tmp_path / "two" / "metrics.json")
+    for section in ("fig4", "memorization"):
+        assert one[section]["max_step_ratio" if section == "fig4" else "nn_ratio"] == pytest.approx(
+            two[section]["max_step_ratio" if section == "fig4" else "nn_ratio"], rel=1e-4)
+        assert set(one[section]) == set(two[section])
+    assert (tmp_path / "two" / "fig4_latent_walk.png").is_file()

@@ -10,13 +10,14 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from interp.cli.options import USER_ERRORS, check_device, error_line, nonnegative_int, parse_option
+from interp.cli.options import USER_ERRORS, check_device, error_line, nonnegative_int, parse_option, positive_int
 from interp.figures import FIGURES, FigureContext, list_figures, run_figure
 
 EPILOG = """\
 examples:
   python -m interp.figures --list
   python -m interp.figures --all                          # the shipped models, into figures/
+  python -m interp.figures --all --jobs 2                 # two worker processes (one per core)
   python -m interp.figures --all --train                  # models trained here (trained first if missing)
   python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
   python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
@@ -66,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="draw from models trained on this machine instead of the shipped ones (trains them first "
                         "if missing: the CPU-budget defaults, or the reference recipe with a GPU --device)")
     p.add_argument("--device", default="cpu", help="device for the models (default cpu)")
+    p.add_argument("--jobs", type=positive_int, default=1, metavar="N",
+                   help="draw the figures in N worker processes with one torch thread each (default 1: in this "
+                        "process); e.g. the number of CPU cores. Models and instruments are prepared first")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     p.add_argument("--debug", action="store_true", help="show the full traceback of errors (for bug reports)")
     p.add_argument("--option", action="append", default=[], type=parse_option, metavar="FIG.KEY=VALUE",
@@ -114,11 +118,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.robustness:
         return robustness(args, chosen, options)
-    ctx = FigureContext(out=Path(args.out), seed=args.seed, quick=args.quick, checkpoint=args.checkpoint,
-                        data=args.data, z=args.z, instruments=args.instruments, data_root=args.data_root, device=args.device, progress=args.progress,
-                        train=args.train, options=options)
+    settings = {"out": Path(args.out), "seed": args.seed, "quick": args.quick, "checkpoint": args.checkpoint,
+                "data": args.data, "z": args.z, "instruments": args.instruments, "data_root": args.data_root,
+                "device": args.device, "train": args.train, "options": options}
+    ctx = FigureContext(**settings, progress=args.progress)
     failed, written = [], []
-    for name in chosen:
+    if args.jobs > 1 and len(chosen) > 1:
+        try:
+            ctx.prepare(chosen)
+        except USER_ERRORS as exc:
+            if args.debug:
+                raise
+            print(f"error: {error_line(exc)}", file=sys.stderr)
+            return 2
+        print(f"[figures] {len(chosen)} figures in {args.jobs} worker processes (one thread each)", flush=True)
+        from interp.figures.parallel import run_parallel
+
+        for o in run_parallel(chosen, {**settings, "progress": False}, args.jobs):
+            print(f"[figures] {o.name}: {FIGURES[o.name].title}", flush=True)
+            if o.error is not None:
+                if args.debug or not isinstance(o.error, USER_ERRORS):
+                    print(o.trace, file=sys.stderr)
+                print(f"[figures] {o.name} FAILED: {error_line(o.error)}", file=sys.stderr, flush=True)
+                failed.append(o.name)
+                continue
+            written.append(o.name)
+            _report(o.name, o.metrics, o.png_paths, o.seconds)
+    for name in chosen if args.jobs == 1 or len(chosen) == 1 else []:
         t0 = time.time()
         print(f"[figures] {name}: {FIGURES[name].title}", flush=True)
         try:
@@ -130,15 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed.append(name)
             continue
         written.append(name)
-        shown = {k: v for k, v in result.metrics.items() if not isinstance(v, (list, dict))}
-        print(f"  model: {result.metrics.get('checkpoint')} (data: {result.metrics.get('data')})")
-        for png in result.png_paths:
-            print(f"  wrote {png}")
-        print(f"  {json.dumps(shown)}  ({time.time() - t0:.1f} s)", flush=True)
-        if result.metrics.get("in_domain") is False:
-            print(f"[figures] WARNING: {name}: {result.metrics['domain_distance']:.0%} of the samples lie outside the "
-                  "domain of the instrument that measured them; its numbers are recorded with in_domain: false and "
-                  "are not evidence for or against the paper", file=sys.stderr, flush=True)
+        _report(name, result.metrics, [str(p) for p in result.png_paths], time.time() - t0)
     if written:
         print(f"[figures] metrics ({', '.join(written)}): {ctx.metrics_path}")
     else:
@@ -147,6 +165,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[figures] failed: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _report(name: str, metrics: dict[str, object], pngs: Sequence[str], seconds: float) -> None:
+    """Print what one figure wrote and its scalar numbers; warn when its samples left the instrument's domain."""
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, (list, dict))}
+    print(f"  model: {metrics.get('checkpoint')} (data: {metrics.get('data')})")
+    for png in pngs:
+        print(f"  wrote {png}")
+    print(f"  {json.dumps(shown)}  ({seconds:.1f} s)", flush=True)
+    if metrics.get("in_domain") is False:
+        print(f"[figures] WARNING: {name}: {metrics['domain_distance']:.0%} of the samples lie outside the "
+              "domain of the instrument that measured them; its numbers are recorded with in_domain: false and "
+              "are not evidence for or against the paper", file=sys.stderr, flush=True)
 
 
 def robustness(args: argparse.Namespace, chosen: list[str], options: dict[str, dict[str, object]]) -> int:

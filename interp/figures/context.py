@@ -278,6 +278,24 @@ class FigureContext:
         self._cache[key] = result
         return result
 
+    def prepare(self, figures: Iterable[str]) -> None:
+        """Make sure the models and instruments that ``figures`` use exist on disk: the model of each of
+        their worlds (trained first where a default model is missing), its world's instruments and their
+        domains. Parallel workers then only load them (see :mod:`interp.figures.parallel`)."""
+        from interp.figures.registry import get_figure
+
+        worlds = sorted({w for w in (get_figure(n).world for n in figures) if w is not None})
+        for w in worlds:
+            gan = self.gan(w)
+            world = self.world_of(gan)
+            if world not in INSTRUMENTS:
+                continue
+            net = self.instrument(world)
+            self.frechet(world)
+            if callable(getattr(net, "features", None)):
+                get_domain(INSTRUMENTS[world], image_size=gan.config.image_size, quick=self.quick,
+                           progress=self.progress)
+
     def face_predictor(self, gan: LoadedGAN) -> tuple[Any, str | None]:
         """(predict, name) for Figs. 7-8: images (N, 3, S, S) -> {attribute: probability, "yaw": ...}.
 
