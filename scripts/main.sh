@@ -13,5 +13,7 @@ bash scripts/setup.sh
 # shellcheck disable=SC1091
 . "${INTERP_VENV:-.venv}/bin/activate"
 FIGS="${INTERP_FIGURES_DIR:-figures}"
-python -m interp.figures --all --out "$FIGS" "$@"
+# one worker process per core (at most 4): the figures are independent; `--jobs 1` in "$@" overrides
+JOBS="${INTERP_JOBS:-$(python -c 'import os; print(max(1, min(4, len(os.sched_getaffinity(0)))))')}"
+python -m interp.figures --all --out "$FIGS" --jobs "$JOBS" "$@"
 echo "[main] figures and metrics.json: $FIGS/ ; models: see the 'model:' line of each figure above"

@@ -62,12 +62,14 @@ def test_directions_figure_scores_every_method_and_attribute(tmp_path, cache, fa
     ctx = FigureContext(out=tmp_path / "figs", quick=True, gan_override=gan, progress=False)
     res = run_figure("directions", ctx)
     m = read_metrics(ctx.metrics_path)["directions"]
-    assert [p.name for p in res.png_paths] == ["directions_walks.png", "directions_scores.png"]
+    assert [p.name for p in res.png_paths] == ["directions_walks.png", "directions_scores.png",
+                                               "directions_sample_sheet.png"]
     assert all(p.is_file() and p.stat().st_size > 10_000 for p in res.png_paths)
     attributes = m["attributes"]
     assert set(attributes) | set(m["constant"]) == {"male", "smiling", "eyeglasses", "yaw"} and attributes
-    assert set(m["methods"]) == set(METHODS)
-    for method in METHODS:
+    found = [x for x in METHODS if x != "user_labels"]  # no labels given
+    assert set(m["methods"]) == set(found)
+    for method in found:
         for a in attributes:
             s = m["methods"][method][a]
             assert s["target"] == a and s["relative_effect"] >= 0 and -1 <= s["monotonicity"] <= 1, (method, a)
@@ -76,7 +78,7 @@ def test_directions_figure_scores_every_method_and_attribute(tmp_path, cache, fa
         best = m["best_method"][a]
         assert best != "random"
         assert all(m["methods"][best][a]["relative_effect"] >= m["methods"][x][a]["relative_effect"]
-                   for x in METHODS if x != "random")
+                   for x in found if x != "random")
     assert len(m["components"]["sefa"]) == m["k"] == 4 and len(m["sefa_eigenvalues"]) == 4
     assert m["instrument"] == "face_attributes" and m["pool_latents"] == "sample_z(200, seed=0)"
 
@@ -89,6 +91,12 @@ def test_directions_options_and_models_nothing_measures(tmp_path, cache, colour_
     assert m["instrument"] == "room_segmenter" and m["attributes"] == ["window", "bed"]
     assert m["constant"] == ["ceiling"] and "ceiling" in m["note"]  # never drawn: left out, said so
     assert m["in_domain"] is None  # the stand-in has no features() to judge its domain by
+    # samples ticked by hand on the numbered sheet: a boundary of their own, scored like the others
+    ctx.options["directions"] = {"world": "rooms", "walk": 3, "labels": '{"window": {"positive": [1, 2, 3], "negative": "4,5,6"}}'}
+    m = run_figure("directions", ctx).metrics
+    u = m["methods"]["user_labels"]
+    assert set(u) == {"window"} and u["window"]["positive"] == [1, 2, 3] and u["window"]["negative"] == [4, 5, 6]
+    assert "user_labels" not in [m["best_method"]["bed"]] and (ctx.out / "directions_sample_sheet.png").is_file()
     # a model no instrument measures: null with a note, no PNG
     G, D, cfg = tiny_gan()
     other = save_checkpoint(tmp_path / "other", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 1})
@@ -96,11 +104,14 @@ def test_directions_options_and_models_nothing_measures(tmp_path, cache, colour_
     assert main(["--only", "directions", "--quick", "--checkpoint", str(other), "--out", str(out), "--no-progress"]) == 0
     m = read_metrics(out / "metrics.json")["directions"]
     assert "methods" not in m and "no instrument measures" in m["note"]
-    # an attribute the instrument does not give: one line naming it
-    code = main(["--only", "directions", "--quick", "--checkpoint", str(rooms.path), "--out", str(out), "--no-progress",
-                 "--option", "directions.attributes=sofa"])
-    err = capsys.readouterr().err
-    assert code == 1 and "sofa" in err and "Traceback" not in err
+    # an attribute the instrument does not give, or labels that do not fit: one line naming it
+    for option, word in (("directions.attributes=sofa", "sofa"),
+                         ('directions.labels={"bed": {"positive": [1], "negative": [1]}}', "disjoint"),
+                         ('directions.labels={"sofa": {"positive": [1], "negative": [2]}}', "sofa")):
+        code = main(["--only", "directions", "--quick", "--checkpoint", str(rooms.path), "--out", str(out),
+                     "--no-progress", "--option", option])
+        err = capsys.readouterr().err
+        assert code == 1 and word in err and "Traceback" not in err, (option, err)
 
 
 def test_dissection_figure_end_to_end(tmp_path, cache, colour_segmenter):
@@ -179,6 +190,9 @@ def test_explorer_moves_samples_and_the_widget_regenerates():
 
     dirs = explorer_directions(G, measure, ["red"], n_sefa=2, n_pool=200)
     assert list(dirs) == ["red", "SeFa 1", "SeFa 2"] and all(float(v.norm()) == pytest.approx(1) for v in dirs.values())
+    # hand-ticked samples of the pool, no instrument needed
+    mine = explorer_directions(G, None, n_sefa=0, n_pool=200, labels={"lamp": {"positive": [0, 1, 2], "negative": [3, 4]}})
+    assert list(mine) == ["lamp (your labels)"] and float(mine["lamp (your labels)"].norm()) == pytest.approx(1)
     from interp.core.latent import sample_z
 
     ex = DirectionExplorer(G, dirs, sample_z(4, cfg, seed=0), measure, scale=1)

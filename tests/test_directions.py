@@ -88,6 +88,23 @@ def test_boundary_recovers_the_planted_normal():
         boundary_direction(z, np.ones(3000))
 
 
+def test_hand_labels_recover_the_planted_normal():
+    """Samples 'ticked by hand' (the sign of z · n, 40 of each, as a user would on a sheet) give a boundary
+    normal close to n; overlapping or out-of-pool labels are refused."""
+    from interp.analysis.directions import labelled_direction
+
+    g = torch.Generator().manual_seed(2)
+    z = torch.randn((500, 20), generator=g)
+    n = torch.nn.functional.normalize(torch.randn(20, generator=g), dim=0)
+    side = (z @ n).numpy()
+    pos, neg = np.flatnonzero(side > 0.3)[:40].tolist(), np.flatnonzero(side < -0.3)[:40].tolist()
+    assert _cos(labelled_direction(z, pos, neg), n) > 0.8
+    with pytest.raises(ValueError, match="both"):
+        labelled_direction(z, [1, 2], [2, 3])
+    with pytest.raises(ValueError, match="not in the pool"):
+        labelled_direction(z, [1, 600], [3])
+
+
 def test_exemplar_and_random_directions():
     z = torch.tensor([[1.0, 0.0], [3.0, 0.0], [0.0, 2.0]])
     assert torch.allclose(exemplar_direction(z, [0, 1], [2]), torch.tensor([2.0, -2.0]) / 8**0.5)

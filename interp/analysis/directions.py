@@ -34,7 +34,7 @@ from interp.core.modes import eval_mode
 Measure = Callable[[torch.Tensor], Mapping[str, np.ndarray]]
 
 #: the compared methods, in the order figures and tables show them (the paper's and the control last)
-METHODS = ("sefa", "ganspace", "interfacegan", "exemplar_mean", "random")
+METHODS = ("sefa", "ganspace", "interfacegan", "user_labels", "exemplar_mean", "random")
 
 
 def _unit_rows(x: torch.Tensor) -> torch.Tensor:
@@ -114,6 +114,27 @@ def boundary_direction(z: torch.Tensor, scores: np.ndarray, quantile: float = 0.
     if len(np.unique(y)) < 2:
         raise ValueError("boundary_direction: the scores do not vary; nothing to separate")
     svm = LinearSVC(C=C, random_state=seed, max_iter=20_000).fit(z[pick].double().numpy(), y)
+    normal = torch.from_numpy(svm.coef_[0])
+    return (normal / normal.norm()).float()
+
+
+def labelled_direction(z: torch.Tensor, positive: Sequence[int], negative: Sequence[int], C: float = 1.0,
+                       seed: int = 0) -> torch.Tensor:
+    """InterFaceGAN's boundary from hand labels: the latents ``z`` (N, nz) of the ``positive`` samples (e.g.
+    ticked on a numbered sample sheet) against those of the ``negative`` ones, separated by a linear SVM; its
+    unit normal (nz,), pointing to the positives."""
+    pos, neg = [int(i) for i in positive], [int(i) for i in negative]
+    if not pos or not neg:
+        raise ValueError("labelled_direction needs at least one positive and one negative sample")
+    bad = sorted(i for i in pos + neg if not 0 <= i < len(z))
+    if bad:
+        raise ValueError(f"sample numbers {bad} are not in the pool of {len(z)}")
+    if set(pos) & set(neg):
+        raise ValueError(f"samples {sorted(set(pos) & set(neg))} are labelled both positive and negative")
+    from sklearn.svm import LinearSVC
+
+    y = np.array([1] * len(pos) + [0] * len(neg))
+    svm = LinearSVC(C=C, random_state=seed, max_iter=20_000).fit(z[pos + neg].double().numpy(), y)
     normal = torch.from_numpy(svm.coef_[0])
     return (normal / normal.norm()).float()
 
@@ -220,14 +241,17 @@ def best_per_attribute(G: nn.Module, candidates: torch.Tensor, measure: Measure,
 
 def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str], *, n_pool: int = 1000,
                        n_walk: int = 32, k: int = 10, n_exemplars: int = 3, layer: str | None = None,
-                       seed: int = 0, steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, Any]:
+                       seed: int = 0, steps: Sequence[float] = (-2, -1, 0, 1, 2),
+                       labels: Mapping[str, tuple[Sequence[int], Sequence[int]]] | None = None) -> dict[str, Any]:
     """Every method's best direction per attribute, scored with one yardstick on the same walkers.
 
     Methods: ``sefa`` (top ``k`` eigenvectors), ``ganspace`` (top ``k`` PCA directions of ``layer``, default
     the first hidden block), ``interfacegan`` (a boundary per attribute on the measured scores of ``n_pool``
     samples), ``exemplar_mean`` (the paper's: mean z of the ``n_exemplars`` samples scored highest minus mean
     z of the lowest), ``random`` (``k`` random directions, the best-matching one per attribute: what
-    selection alone gives). Returns ``{"methods": {method: {attribute: scores incl. the unit "direction" (nz,)}},
+    selection alone gives), and ``user_labels`` for the attributes of ``labels`` ({attribute: (positive,
+    negative) pool sample numbers}, e.g. ticked by hand on the numbered pool sheet; :func:`labelled_direction`).
+    Returns ``{"methods": {method: {attribute: scores incl. the unit "direction" (nz,)}},
     "components": {unsupervised method: per candidate the attribute it moves most}, "spread": ...,
     "not_found": [attributes no method moves more than the random control], "constant": [attributes that do
     not vary over the pool, left out], ...}``
@@ -267,10 +291,20 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
                         ("exemplar_mean", exemplar_direction(pool, order[-n_exemplars:].tolist(),
                                                              order[:n_exemplars].tolist()))):
             methods[name][a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread), "direction": d}
-    methods = {m: methods[m] for m in METHODS}
+    unknown = sorted(set(labels or {}) - set(attributes))
+    if unknown:
+        raise ValueError(f"labels for {unknown}: not among the measured attributes {list(attributes)}")
+    if labels:
+        methods["user_labels"] = {}
+        for a, (pos, neg) in labels.items():
+            d = labelled_direction(pool, pos, neg, seed=seed)
+            methods["user_labels"][a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread),
+                                         "direction": d, "positive": [int(i) for i in pos],
+                                         "negative": [int(i) for i in neg]}
+    methods = {m: methods[m] for m in METHODS if m in methods}
     not_found = [a for a in attributes
                  if all(methods[m][a]["relative_effect"] <= methods["random"][a]["relative_effect"]
-                        for m in methods if m != "random")]
+                        for m in methods if m != "random" and a in methods[m])]
     return {"methods": methods, "components": components, "spread": spread, "not_found": not_found, "constant": constant,
             "n_pool": n_pool, "n_walk": n_walk, "k": k, "n_exemplars": n_exemplars, "layer": layer,
             "steps": [float(s) for s in steps], **extra}
@@ -282,10 +316,11 @@ def directions_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
     that beat the paper's exemplar means (``beats_exemplar_mean``)."""
     methods = {m: {a: {k: v for k, v in s.items() if k != "direction"} for a, s in per.items()}
                for m, per in result["methods"].items()}
-    attributes = list(next(iter(methods.values())))
+    attributes = list(methods["sefa"])
     found = [m for m in methods if m != "random"]
-    best = {a: max(found, key=lambda m: methods[m][a]["relative_effect"]) for a in attributes}
-    beats = {a: [m for m in found if m != "exemplar_mean"
+    best = {a: max([m for m in found if a in methods[m]], key=lambda m: methods[m][a]["relative_effect"])
+            for a in attributes}
+    beats = {a: [m for m in found if m != "exemplar_mean" and a in methods[m]
                  and methods[m][a]["relative_effect"] > methods["exemplar_mean"][a]["relative_effect"]]
              for a in attributes}
     return {**{k: v for k, v in result.items() if k != "methods"}, "attributes": attributes, "methods": methods,
@@ -293,6 +328,6 @@ def directions_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
 
 
 __all__ = ["METHODS", "Measure", "best_per_attribute", "boundary_direction", "candidate_slopes", "compare_directions",
-           "directions_metrics", "exemplar_direction",
+           "directions_metrics", "exemplar_direction", "labelled_direction",
            "ganspace_directions", "match_directions", "pca_to_z", "projection_weight", "random_directions",
            "score_direction", "sefa_directions"]

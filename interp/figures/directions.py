@@ -10,7 +10,10 @@ means and a random control, all scored with one yardstick (:mod:`interp.analysis
   directions of ``layer`` = ``up1.act`` on 2,000 samples, regressed back to z), ``interfacegan`` (a linear
   SVM boundary per attribute on the measured scores of ``pool`` = 1,000 samples, top/bottom 20 %),
   ``exemplar_mean`` (the paper's Figs. 7–8: mean z of the 3 samples of the pool scored highest minus the 3
-  lowest) and ``random`` (the best-matching of ``k`` random directions: what picking alone gives). An
+  lowest) and ``random`` (the best-matching of ``k`` random directions: what picking alone gives); with
+  ``--option 'directions.labels={"smiling": {"positive": [3, 17], "negative": [5, 8]}}'`` (or a .json file)
+  also ``user_labels``: a linear SVM boundary on samples you ticked by number on ``directions_sample_sheet.png``
+  (the first ``sheet`` = 100 pool samples, with the instrument's verdicts). An
   unsupervised method's direction for an attribute is its candidate that moves the attribute most,
   oriented to raise it.
 * **Yardstick** on the same ``walk`` = 32 fresh samples (``sample_z(walk, seed + 1)``) moved by t ∈
@@ -20,12 +23,14 @@ means and a random control, all scored with one yardstick (:mod:`interp.analysis
   per unit step. ``not_found``: attributes no method moves more than the random control.
 
 Writes ``directions_walks.png`` (each method's direction per attribute walked from one fresh sample, the
-measured attribute under each frame) and ``directions_scores.png`` (the four scores per method and
-attribute); the ``directions`` section of ``metrics.json``.
+measured attribute under each frame), ``directions_scores.png`` (the four scores per method and
+attribute) and ``directions_sample_sheet.png`` (the numbered pool); the ``directions`` section of
+``metrics.json``.
 """
 
 from __future__ import annotations
 
+import json
 import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -34,21 +39,24 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from interp.analysis.directions import METHODS, Measure, compare_directions, directions_metrics
+from interp.analysis.directions import Measure, compare_directions, directions_metrics
+from interp.analysis.exemplars import parse_indices
 from interp.core.generation import generate
 from interp.core.latent import sample_z
 from interp.data.base import to_uint8_image
 from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
 from interp.figures.registry import FigureResult, register_figure
+from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
 
 SIZES = {False: {"pool": 1000, "walk": 32, "k": 10}, True: {"pool": 200, "walk": 6, "k": 4}}
 ATTRIBUTES = {"faces": ("male", "smiling", "eyeglasses", "yaw"), "rooms": ("window", "bed", "picture", "door")}
-OPTIONS = ("world", "attributes", "pool", "walk", "k", "layer", "exemplars")
-LABELS = {"sefa": "SeFa", "ganspace": "GANSpace", "interfacegan": "InterFaceGAN",
+OPTIONS = ("world", "attributes", "pool", "walk", "k", "layer", "exemplars", "labels", "sheet")
+N_SHEET = {False: 100, True: 40}
+LABELS = {"sefa": "SeFa", "ganspace": "GANSpace", "interfacegan": "InterFaceGAN", "user_labels": "your labels",
           "exemplar_mean": "paper: exemplar means", "random": "best of k random"}
-COLOURS = {"sefa": "tab:blue", "ganspace": "tab:green", "interfacegan": "tab:purple", "exemplar_mean": "black",
-           "random": "0.6"}
+COLOURS = {"sefa": "tab:blue", "ganspace": "tab:green", "interfacegan": "tab:purple", "user_labels": "tab:orange",
+           "exemplar_mean": "black", "random": "0.6"}
 
 
 # ------------------------------------------------------------------------------------------ compute
@@ -58,11 +66,17 @@ def walk_strips(G: torch.nn.Module, z: torch.Tensor, directions: Mapping[str, Ma
                 attributes: Sequence[str], steps: Sequence[float], measure: Measure
                 ) -> tuple[np.ndarray, np.ndarray]:
     """One latent ``z`` (nz,) walked along every method's direction for every attribute: uint8 images
-    (methods, attributes · steps, 3, S, S) and the measured target under each frame (methods, attributes · steps)."""
+    (methods, attributes · steps, 3, S, S) and the measured target under each frame (methods, attributes · steps);
+    white frames and NaN where a method has no direction for an attribute."""
     rows, values = [], []
+    blank = np.full((len(steps), *to_uint8_image(generate(G, z[None])).numpy().shape[1:]), 255, np.uint8)
     for m in directions:
         frames, vals = [], []
         for a in attributes:
+            if a not in directions[m]:  # a method without a direction for this attribute (e.g. not labelled)
+                frames.append(blank)
+                vals.append(np.full(len(steps), np.nan))
+                continue
             d = directions[m][a].to(z.dtype)
             x = generate(G, torch.stack([z + float(t) * d for t in steps]))
             frames.append(to_uint8_image(x).numpy())
@@ -102,6 +116,8 @@ def plot_walks(images: np.ndarray, values: np.ndarray, metrics: Mapping[str, Any
         for i, m in enumerate(methods):
             y0 = top + i * row_h
             ax = fig.add_axes((x0 / W, 1 - (y0 + inch) / H, T * inch / W, inch / H))
+            if a not in metrics["methods"][m]:
+                continue
             block = images[i, j * T : (j + 1) * T]
             notes = [[_fmt(v) for v in values[i, j * T : (j + 1) * T]]]
             show_image_table(ax, block[None], col_labels=[f"t = {t:+g}".replace("-", "−") for t in steps] if i == 0 else None,
@@ -139,7 +155,7 @@ def plot_scores(metrics: Mapping[str, Any], title: str) -> Figure:
     for p, (key, label) in enumerate(panels):
         ax = fig.add_axes((0.05 + p * 0.245, 0.2, 0.2, 0.58 - 0.04 * title.count("\n")))
         for i, m in enumerate(methods):
-            vals = [metrics["methods"][m][a].get(key) for a in attributes]
+            vals = [metrics["methods"][m].get(a, {}).get(key) for a in attributes]
             ax.bar(x + (i - (len(methods) - 1) / 2) * width, [np.nan if v is None else v for v in vals], width,
                    color=COLOURS[m], label=LABELS[m], alpha=0.85 if m != "random" else 0.6)
         if key == "relative_effect":
@@ -170,6 +186,31 @@ def directions_title(metrics: Mapping[str, Any], model: str) -> str:
 
 
 # ------------------------------------------------------------------------------------------ figure
+
+
+def parse_labels(raw: Any) -> dict[str, tuple[list[int], list[int]]]:
+    """``--option directions.labels=...``: a JSON object (or a .json file holding one) ``{attribute: {"positive":
+    [sample numbers], "negative": [...]}}`` on the numbered pool sheet -> {attribute: (positive, negative)}."""
+    if raw is None:
+        return {}
+    if isinstance(raw, str):
+        from pathlib import Path
+
+        text = Path(raw).read_text() if raw.endswith(".json") else raw
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"--option directions.labels: not JSON ({exc.msg})") from None
+    if not isinstance(raw, dict):
+        raise ValueError("--option directions.labels: expected {attribute: {\"positive\": [...], \"negative\": [...]}}")
+    out = {}
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or set(spec) != {"positive", "negative"}:
+            raise ValueError(f"--option directions.labels: {name!r} needs exactly the keys 'positive' and 'negative'")
+        out[str(name)] = (parse_indices(spec["positive"], f"labels {name}.positive"),
+                          parse_indices(spec["negative"], f"labels {name}.negative"))
+    return out
+
 
 
 def attribute_measure(ctx: FigureContext, gan: Any, attributes: Sequence[str] | None = None
@@ -236,14 +277,35 @@ def directions(ctx: FigureContext) -> FigureResult:
     k = int(ctx.option("directions", "k", sizes["k"]))
     n_ex = int(ctx.option("directions", "exemplars", 3))
     layer = ctx.option("directions", "layer")
+    labels = parse_labels(ctx.option("directions", "labels"))
+    unknown = sorted(set(labels) - set(attributes))
+    if unknown:
+        raise ValueError(f"--option directions.labels: {unknown} are not among the measured attributes {attributes}")
+    for a, (pos, neg) in labels.items():
+        bad = sorted(i for i in pos + neg if not 0 <= i < n_pool)
+        if bad or not pos or not neg or set(pos) & set(neg):
+            raise ValueError(f"--option directions.labels: {a} needs positive and negative sample numbers, disjoint, "
+                             f"in 0..{n_pool - 1} (got positive {pos}, negative {neg})")
+    n_sheet = min(int(ctx.option("directions", "sheet", N_SHEET[ctx.quick])), n_pool)
+    pool = sample_z(n_pool, gan.config, seed=ctx.seed)[:n_sheet]
+    sheet_images = generate(gan.generator, pool)
+    readings = measure_attributes(sheet_images)
+    sheet = plot_sample_sheet(
+        to_uint8_image(sheet_images).numpy(),
+        title=f"Directions pool — {ctx.data_name(gan) or 'model'}, seed {ctx.seed}: samples 0–{n_sheet - 1}",
+        notes=attribute_notes(readings) if faces else None,
+        highlights={f"{a} +": p for a, (p, _) in labels.items()} | {f"{a} −": n for a, (_, n) in labels.items()},
+        caption="tick samples by number for a direction of your own: --option 'directions.labels={\"smiling\": "
+                "{\"positive\": [3, 17, 42], \"negative\": [5, 8, 60]}}' (or a .json file with that object)")
+    pngs = [save_figure(sheet, ctx.png("directions_sample_sheet.png"))]
     if ctx.progress:
         print(f"  directions: {len(attributes)} attributes x 5 methods, pool {n_pool}, {n_walk} walkers", flush=True)
     try:
         result = compare_directions(gan.generator, measure_attributes, attributes, n_pool=n_pool, n_walk=n_walk, k=k,
-                                    n_exemplars=n_ex, layer=layer, seed=ctx.seed)
-    except ValueError as exc:
+                                    n_exemplars=n_ex, layer=layer, seed=ctx.seed, labels=labels)
+    except ValueError as exc:  # no attribute varies over the pool
         values["note"] = str(exc)
-        return FigureResult([], ctx.record("directions", gan, values))
+        return FigureResult(pngs, ctx.record("directions", gan, values))
     metrics = directions_metrics(result)
     attributes = metrics["attributes"]
     if metrics["constant"]:
@@ -258,14 +320,14 @@ def directions(ctx: FigureContext) -> FigureResult:
                             "direction, t in steps) over the attribute's std on the pool; monotonicity: Spearman "
                             "rho(t, attribute) pooled over walkers; relative_entanglement: mean over the other "
                             "attributes of |slope| / std; pixel_change: mean |pixel change| per unit step")
-    directions_by_method = {m: {a: result["methods"][m][a]["direction"] for a in attributes} for m in METHODS}
+    directions_by_method = {m: {a: s["direction"] for a, s in per.items()} for m, per in result["methods"].items()}
     z_show = sample_z(n_walk, gan.config, seed=ctx.seed + 1)[0]
-    images, readings = walk_strips(gan.generator, z_show, directions_by_method, attributes, result["steps"],
+    images, strip_readings = walk_strips(gan.generator, z_show, directions_by_method, attributes, result["steps"],
                                    measure_attributes)
     title = directions_title(metrics, ctx.model_label(gan)) + domain_title(domain)
-    pngs = [save_figure(plot_walks(images, readings, metrics, title), ctx.png("directions_walks.png")),
-            save_figure(plot_scores(metrics, title), ctx.png("directions_scores.png"))]
+    pngs = [save_figure(plot_walks(images, strip_readings, metrics, title), ctx.png("directions_walks.png")),
+            save_figure(plot_scores(metrics, title), ctx.png("directions_scores.png")), *pngs]
     return FigureResult(pngs, ctx.record("directions", gan, values))
 
 
-__all__ = ["ATTRIBUTES", "attribute_measure", "directions", "directions_title", "plot_scores", "plot_walks", "walk_strips"]
+__all__ = ["ATTRIBUTES", "attribute_measure", "directions", "parse_labels", "directions_title", "plot_scores", "plot_walks", "walk_strips"]

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from interp.analysis.directions import Measure, boundary_direction, sefa_directions
+from interp.analysis.directions import Measure, boundary_direction, labelled_direction, sefa_directions
 from interp.core.config import ModelConfig
 from interp.core.generation import generate
 from interp.core.latent import sample_z
@@ -30,19 +30,25 @@ LIMIT = 3.0  # slider range: ± this many unit steps
 
 
 def explorer_directions(G: torch.nn.Module, measure: Measure | None, attributes: Sequence[str] = (),
-                        n_sefa: int = 3, n_pool: int = 500, seed: int = 0) -> dict[str, torch.Tensor]:
+                        n_sefa: int = 3, n_pool: int = 500, seed: int = 0,
+                        labels: Mapping[str, Mapping[str, Sequence[int]]] | None = None) -> dict[str, torch.Tensor]:
     """Directions worth a slider: an InterFaceGAN boundary (:func:`boundary_direction`) per attribute the
-    ``measure`` gives (on ``n_pool`` seeded samples), plus the top ``n_sefa`` SeFa directions (closed form,
-    no instrument needed). Unit vectors (nz,) by name."""
+    ``measure`` gives (on ``n_pool`` seeded samples ``sample_z(n_pool, seed)``), one per entry of ``labels``
+    (``{name: {"positive": [...], "negative": [...]}}``, sample numbers of that pool, e.g. ticked on the
+    directions figure's numbered sheet; :func:`labelled_direction`, no instrument needed), plus the top
+    ``n_sefa`` SeFa directions (closed form). Unit vectors (nz,) by name."""
     out: dict[str, torch.Tensor] = {}
     cfg = getattr(G, "cfg", None)
-    if measure is not None and attributes:
+    if (measure is not None and attributes) or labels:
         if not isinstance(cfg, ModelConfig):
             raise ValueError(f"{type(G).__name__} has no ModelConfig (.cfg) to sample z from")
         pool = sample_z(n_pool, cfg, seed=seed)
-        scores = measure(generate(G, pool))
-        for a in attributes:
-            out[a] = boundary_direction(pool, np.asarray(scores[a]), seed=seed)
+        if measure is not None and attributes:
+            scores = measure(generate(G, pool))
+            for a in attributes:
+                out[a] = boundary_direction(pool, np.asarray(scores[a]), seed=seed)
+        for name, spec in (labels or {}).items():
+            out[f"{name} (your labels)"] = labelled_direction(pool, spec["positive"], spec["negative"], seed=seed)
     if n_sefa:
         for i, d in enumerate(sefa_directions(G, n_sefa)[0]):
             out[f"SeFa {i + 1}"] = d

@@ -427,6 +427,8 @@ EXPLORER_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
     Param("WORLD", "faces", "which default model to explore: faces or rooms (CHECKPOINT overrides)"),
     Param("N_SAMPLES", 8, "samples moved by the sliders"),
     Param("N_SEFA", 3, "top SeFa directions to add as sliders (no instrument needed)"),
+    Param("LABELS", {}, "directions of your own, no instrument needed: {'lamp': {'positive': [3, 17], 'negative': [5, 8]}}, "
+                        "numbers of the directions figure's sample sheet (directions_sample_sheet.png)"),
 )
 
 EXPLORER = NotebookSpec(
@@ -454,7 +456,7 @@ ctx = figure_context(CHECKPOINT, data=DATA, out=OUT, quick=QUICK, seed=SEED, dev
 gan = ctx.generator(WORLD)
 measure, attributes, instrument, _ = attribute_measure(ctx, gan)
 directions = explorer_directions(gan.generator, measure, attributes, n_sefa=N_SEFA, n_pool=200 if QUICK else 500,
-                                 seed=SEED)
+                                 seed=SEED, labels=LABELS)
 explorer = DirectionExplorer(gan.generator, directions, sample_z(N_SAMPLES, gan.config, seed=SEED + 7), measure)
 print(f"{gan.path}: {len(directions)} directions ({', '.join(directions)}); readings by {instrument or 'nothing'}")""",
     sections=(
