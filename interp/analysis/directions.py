@@ -29,6 +29,7 @@ from interp.core.generation import generate
 from interp.core.hooks import record
 from interp.core.latent import sample_z
 from interp.core.modes import eval_mode
+from interp.data.base import to_uint8_image
 
 #: images (N, 3, S, S) in [-1, 1] -> {attribute: (N,) values}
 Measure = Callable[[torch.Tensor], Mapping[str, np.ndarray]]
@@ -327,7 +328,31 @@ def directions_metrics(result: Mapping[str, Any]) -> dict[str, Any]:
             "best_method": best, "beats_exemplar_mean": beats}
 
 
+def walk_strips(G: torch.nn.Module, z: torch.Tensor, directions: Mapping[str, Mapping[str, torch.Tensor]],
+                attributes: Sequence[str], steps: Sequence[float], measure: Measure
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """One latent ``z`` (nz,) walked along every method's direction for every attribute: uint8 images
+    (methods, attributes · steps, 3, S, S) and the measured target under each frame (methods, attributes · steps);
+    white frames and NaN where a method has no direction for an attribute."""
+    rows, values = [], []
+    blank = np.full((len(steps), *to_uint8_image(generate(G, z[None])).numpy().shape[1:]), 255, np.uint8)
+    for m in directions:
+        frames, vals = [], []
+        for a in attributes:
+            if a not in directions[m]:  # a method without a direction for this attribute (e.g. not labelled)
+                frames.append(blank)
+                vals.append(np.full(len(steps), np.nan))
+                continue
+            d = directions[m][a].to(z.dtype)
+            x = generate(G, torch.stack([z + float(t) * d for t in steps]))
+            frames.append(to_uint8_image(x).numpy())
+            vals.append(np.asarray(measure(x)[a], np.float64))
+        rows.append(np.concatenate(frames))
+        values.append(np.concatenate(vals))
+    return np.stack(rows), np.stack(values)
+
+
 __all__ = ["METHODS", "Measure", "best_per_attribute", "boundary_direction", "candidate_slopes", "compare_directions",
            "directions_metrics", "exemplar_direction", "labelled_direction",
            "ganspace_directions", "match_directions", "pca_to_z", "projection_weight", "random_directions",
-           "score_direction", "sefa_directions"]
+           "score_direction", "sefa_directions", "walk_strips"]

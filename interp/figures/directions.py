@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from interp.analysis.directions import Measure, compare_directions, directions_metrics
+from interp.analysis.directions import Measure, compare_directions, directions_metrics, walk_strips
 from interp.analysis.exemplars import parse_indices
 from interp.core.generation import generate
 from interp.core.latent import sample_z
@@ -57,33 +57,6 @@ LABELS = {"sefa": "SeFa", "ganspace": "GANSpace", "interfacegan": "InterFaceGAN"
           "exemplar_mean": "paper: exemplar means", "random": "best of k random"}
 COLOURS = {"sefa": "tab:blue", "ganspace": "tab:green", "interfacegan": "tab:purple", "user_labels": "tab:orange",
            "exemplar_mean": "black", "random": "0.6"}
-
-
-# ------------------------------------------------------------------------------------------ compute
-
-
-def walk_strips(G: torch.nn.Module, z: torch.Tensor, directions: Mapping[str, Mapping[str, torch.Tensor]],
-                attributes: Sequence[str], steps: Sequence[float], measure: Measure
-                ) -> tuple[np.ndarray, np.ndarray]:
-    """One latent ``z`` (nz,) walked along every method's direction for every attribute: uint8 images
-    (methods, attributes · steps, 3, S, S) and the measured target under each frame (methods, attributes · steps);
-    white frames and NaN where a method has no direction for an attribute."""
-    rows, values = [], []
-    blank = np.full((len(steps), *to_uint8_image(generate(G, z[None])).numpy().shape[1:]), 255, np.uint8)
-    for m in directions:
-        frames, vals = [], []
-        for a in attributes:
-            if a not in directions[m]:  # a method without a direction for this attribute (e.g. not labelled)
-                frames.append(blank)
-                vals.append(np.full(len(steps), np.nan))
-                continue
-            d = directions[m][a].to(z.dtype)
-            x = generate(G, torch.stack([z + float(t) * d for t in steps]))
-            frames.append(to_uint8_image(x).numpy())
-            vals.append(np.asarray(measure(x)[a], np.float64))
-        rows.append(np.concatenate(frames))
-        values.append(np.concatenate(vals))
-    return np.stack(rows), np.stack(values)
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -330,4 +303,4 @@ def directions(ctx: FigureContext) -> FigureResult:
     return FigureResult(pngs, ctx.record("directions", gan, values))
 
 
-__all__ = ["ATTRIBUTES", "attribute_measure", "directions", "parse_labels", "directions_title", "plot_scores", "plot_walks", "walk_strips"]
+__all__ = ["ATTRIBUTES", "attribute_measure", "directions", "directions_title", "parse_labels", "plot_scores", "plot_walks"]

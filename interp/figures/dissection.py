@@ -27,15 +27,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
-import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from interp.analysis.dissection import WINDOW_RANKINGS, Dissection, dissect, layer_activations
+from interp.analysis.dissection import WINDOW_RANKINGS, Dissection, class_examples, dissect
 from interp.analysis.forget import ClassMeter, resolve_forget_layer
-from interp.analysis.forget import generate as generate_ablated
 from interp.core.latent import sample_z
-from interp.data.base import to_uint8_image
 from interp.figures.context import FigureContext, domain_title
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
 from interp.figures.registry import FigureResult, register_figure
@@ -47,47 +43,6 @@ RANKING_STYLE = {"iou": ("tab:blue", "by IoU (GAN Dissection)"),
                  "regression": ("black", "by logistic regression (the paper)"),
                  "causal": ("tab:red", "by causal effect (each unit alone)"),
                  "random": ("0.55", "random units")}
-
-
-# ------------------------------------------------------------------------------------------ compute
-
-
-def unit_regions(G: torch.nn.Module, layer: str, z: torch.Tensor, unit: int, threshold: float,
-                 size: int) -> np.ndarray:
-    """Where ``unit`` of ``layer`` fires above ``threshold`` on the samples of ``z`` (N, nz): bool (N, size, size)
-    (its activation upsampled bilinearly, as in the IoU)."""
-    acts = layer_activations(G, layer, z)[:, unit : unit + 1].float()
-    up = F.interpolate(acts, size=(size, size), mode="bilinear", align_corners=False)[:, 0]
-    return (up > threshold).numpy()
-
-
-def highlight(images: np.ndarray, regions: np.ndarray, dim: float = 0.3) -> np.ndarray:
-    """uint8 images (N, 3, S, S) with the pixels outside ``regions`` (N, S, S) dimmed to ``dim``."""
-    keep = np.where(regions[:, None], 1.0, dim)
-    return (images.astype(np.float64) * keep).round().astype(np.uint8)
-
-
-def class_examples(G: torch.nn.Module, data: Dissection, meter: ClassMeter, z_eval: torch.Tensor, n_show: int
-                   ) -> dict[str, dict[str, Any]]:
-    """Per ablated class: the ``n_show`` evaluation samples with the most of it, as generated (uint8), with
-    the pixels outside its top unit's region dimmed, and with its top-k (k = the largest count) units
-    dropped; with the class share of each."""
-    images = generate_ablated(G, z_eval)
-    shares = meter.shares(images)
-    k = max(data.counts)
-    out = {}
-    for cls in data.classes:
-        c = data.class_names.index(cls)
-        pick = np.argsort(-shares[:, c], kind="stable")[:n_show]
-        z = z_eval[torch.as_tensor(pick)]
-        unit = data.top(cls, 1)[0]
-        shown = to_uint8_image(images[torch.as_tensor(pick)]).numpy()
-        regions = unit_regions(G, data.layer, z, unit, float(data.thresholds[unit]), shown.shape[-1])
-        dropped = generate_ablated(G, z, data.layer, data.top(cls, k))
-        out[cls] = {"index": pick.tolist(), "generated": shown, "region": highlight(shown, regions),
-                    "dropped": to_uint8_image(dropped).numpy(), "share": shares[pick, c],
-                    "share_dropped": meter.shares(dropped)[:, c], "unit": unit, "k": k}
-    return out
 
 
 # --------------------------------------------------------------------------------------------- plot
@@ -254,5 +209,4 @@ def dissection(ctx: FigureContext) -> FigureResult:
     return FigureResult(pngs, ctx.record("dissection", gan, values))
 
 
-__all__ = ["class_examples", "dissection", "dissection_title", "highlight", "plot_curves", "plot_units",
-           "unit_regions"]
+__all__ = ["dissection", "dissection_title", "plot_curves", "plot_units"]
