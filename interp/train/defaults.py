@@ -9,8 +9,9 @@
   paper's batch 128 / lr 2e-4 (or the examples' 64 / 2e-4) the faces model mode-collapsed within
   this many steps.
 * reference (``--train`` on a GPU): ``runs/rooms-reference`` / ``runs/faces-reference``, the recipe
-  of the shipped models (``zoo/``): 50,000 renders, ``--batch-size 64 --lr 5e-4 --lr-schedule linear
-  --epochs 25``, widths 32 (with a constant rate the faces run collapsed at epoch 12: BENCHMARKS.md).
+  of the shipped models (``zoo/``): 50,000 renders, the paper's ``--batch-size 128 --lr 2e-4`` with
+  ``--lr-schedule linear --epochs 25``, widths 32. (The CPU-budget rate, batch 64 / lr 5e-4, collapsed on
+  both worlds in long runs, constant or decaying, between epochs 10 and 15: BENCHMARKS.md.)
 * quick (``--quick``): ``runs/quick-rooms`` / ``runs/quick-faces``, a tiny stand-in that trains in
   well under a minute on a CPU (ngf = ndf = 8, 512 training renders, 2 epochs); its epoch-2
   checkpoint stands in for epoch 5 (figures record that in their metrics ``note``).
@@ -33,9 +34,12 @@ QUICK_RUNS: dict[str, str] = {"rooms": "runs/quick-rooms", "faces": "runs/quick-
 #: TrainConfig fields of the main job (scripts/main.sh) ...
 DEFAULT_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 32, "ndf": 32, "epochs": 6,
                                  "batch_size": 32, "lr": 5e-4, "keep_epochs": (1, 5), "seed": 0}
-#: ... of the reference recipe (the shipped models; retrained by --train where a GPU is) ...
-REFERENCE_TRAIN: dict[str, Any] = {**DEFAULT_TRAIN, "epochs": 25, "batch_size": 64, "lr_schedule": "linear",
-                                   "keep_epochs": (1, 5, 10, 15, 20)}
+#: ... of the reference recipe (the shipped models; retrained by --train where a GPU is): the paper's
+#: Adam settings (lr 2e-4, beta1 0.5, batch 128), both rates decaying linearly to 0 over 25 epochs.
+#: (lr 5e-4 with batch 64 -- the CPU-budget defaults' rate -- mode-collapsed on both worlds, constant or
+#: decaying, between epochs 10 and 15; BENCHMARKS.md, "Reference runs on the CPU".)
+REFERENCE_TRAIN: dict[str, Any] = {**DEFAULT_TRAIN, "epochs": 25, "batch_size": 128, "lr": 2e-4,
+                                   "lr_schedule": "linear", "keep_epochs": (1, 5, 10, 15, 20)}
 REFERENCE_N_IMAGES = 50_000
 #: ... and of the quick stand-in (epoch 2 plays epoch 5).
 QUICK_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 8, "ndf": 8, "epochs": 2,
