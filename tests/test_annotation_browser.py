@@ -19,6 +19,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -72,17 +73,9 @@ def _wait(what: str, fn: Callable[[], Any], timeout: float = TIMEOUT, every: flo
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-@pytest.fixture
-def lab(tmp_path: Path, session_cache: Path) -> Iterator[dict[str, Any]]:
-    """A JupyterLab server on localhost serving the hand-annotation notebook, set up for a tiny model."""
-    torch.manual_seed(0)
-    cfg = ModelConfig.from_preset("examples", 64, ngf=8, ndf=8)
-    G, D = build_gan(cfg)
-    ckpt = save_checkpoint(tmp_path / "tiny_rooms", G, D, cfg, {"dataset": {"name": "rooms"}, "epoch": 1})
-    spec = next(s for s in notebook_specs() if s.name == "fig6_annotate_by_hand")
-    nb = build_notebook(spec)
-    work = tmp_path / "work"
-    inject_parameters(nb, {"CHECKPOINT": str(ckpt), "N": N, "WORK": str(work), "QUICK": True})
+@contextmanager
+def serve_notebook(nb: Any, tmp_path: Path, session_cache: Path) -> Iterator[dict[str, Any]]:
+    """JupyterLab on localhost serving notebook ``nb`` as ``hand.ipynb`` (the page helpers open that name)."""
     root = tmp_path / "lab"
     write_notebook(nb, root / "hand.ipynb")
     port, token = _free_port(), "interp-browser-test"
@@ -97,13 +90,28 @@ def lab(tmp_path: Path, session_cache: Path) -> Iterator[dict[str, Any]]:
     try:
         _wait("JupyterLab to start", lambda: urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).status == 200,
               timeout=120)
-        yield {"base": base, "token": token, "work": work, "tmp": tmp_path}
+        yield {"base": base, "token": token, "tmp": tmp_path}
     finally:
         server.terminate()
         try:
             server.wait(timeout=20)
         except subprocess.TimeoutExpired:
             server.kill()
+
+
+@pytest.fixture
+def lab(tmp_path: Path, session_cache: Path) -> Iterator[dict[str, Any]]:
+    """A JupyterLab server on localhost serving the hand-annotation notebook, set up for a tiny model."""
+    torch.manual_seed(0)
+    cfg = ModelConfig.from_preset("examples", 64, ngf=8, ndf=8)
+    G, D = build_gan(cfg)
+    ckpt = save_checkpoint(tmp_path / "tiny_rooms", G, D, cfg, {"dataset": {"name": "rooms"}, "epoch": 1})
+    spec = next(s for s in notebook_specs() if s.name == "fig6_annotate_by_hand")
+    nb = build_notebook(spec)
+    work = tmp_path / "work"
+    inject_parameters(nb, {"CHECKPOINT": str(ckpt), "N": N, "WORK": str(work), "QUICK": True})
+    with serve_notebook(nb, tmp_path, session_cache) as served:
+        yield {**served, "work": work}
 
 
 @pytest.fixture

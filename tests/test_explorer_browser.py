@@ -7,11 +7,7 @@ Needs Debian's ``chromium`` and ``chromium-driver``, selenium, JupyterLab and ip
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +20,12 @@ pytestmark = pytest.mark.slow
 pytest.importorskip("ipywidgets", reason="needs ipywidgets")
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
-from test_annotation_browser import NB, Lab, _free_port, _wait, browser  # noqa: E402, F401  (fixture)
+from test_annotation_browser import NB, Lab, _wait, browser, serve_notebook  # noqa: E402, F401  (fixture)
 
 from interp.core.config import ModelConfig  # noqa: E402
 from interp.core.models import build_gan  # noqa: E402
 from interp.io.checkpoint import save_checkpoint  # noqa: E402
-from interp.notebooks.build import build_notebook, inject_parameters, write_notebook  # noqa: E402
+from interp.notebooks.build import build_notebook, inject_parameters  # noqa: E402
 from interp.notebooks.specs import notebook_specs  # noqa: E402
 
 
@@ -45,27 +41,8 @@ def lab(tmp_path: Path, session_cache: Path) -> Iterator[dict[str, Any]]:
     nb = build_notebook(spec)
     inject_parameters(nb, {"CHECKPOINT": str(ckpt), "QUICK": True, "OUT": str(tmp_path / "figs"), "N_SAMPLES": 4,
                            "PROGRESS": False})
-    root = tmp_path / "lab"
-    write_notebook(nb, root / "hand.ipynb")  # the page helpers open hand.ipynb
-    port, token = _free_port(), "interp-browser-test"
-    env = dict(os.environ, INTERP_CACHE_DIR=str(session_cache), OMP_NUM_THREADS="1",
-               JUPYTER_CONFIG_DIR=str(tmp_path / "jupyter-config"), JUPYTER_RUNTIME_DIR=str(tmp_path / "jupyter-runtime"))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-         "--ServerApp.disable_check_xsrf=True", *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "lab.log", "w"))
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait("JupyterLab to start", lambda: urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2).status == 200,
-              timeout=120)
-        yield {"base": base, "token": token, "work": tmp_path / "figs", "tmp": tmp_path}
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+    with serve_notebook(nb, tmp_path, session_cache) as served:
+        yield {**served, "work": tmp_path / "figs"}
 
 
 def _explore_cell(page: Lab) -> str:

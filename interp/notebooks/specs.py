@@ -377,7 +377,7 @@ DIRECTIONS = NotebookSpec(
 m = result.metrics
 if "methods" in m:
     for a in m["attributes"]:
-        s = {k: v[a]["relative_effect"] for k, v in m["methods"].items()}
+        s = {k: v[a]["relative_effect"] for k, v in m["methods"].items() if a in v}  # your labels: some only
         best = m["best_method"][a]
         print(f"{a}: best {best} {s[best]:.2f} sigma per unit step; the paper's exemplar means {s['exemplar_mean']:.2f}; "
               f"random control {s['random']:.2f}.")
