@@ -149,3 +149,28 @@ def test_gpu_code_paths_run_on_cpu(tmp_path: Path, tiny_images: np.ndarray) -> N
     assert all(np.isfinite(r["loss_d"]) and np.isfinite(r["loss_g"]) for r in res.history)
     G = load_gan(res.final_checkpoint).G
     assert G(torch.zeros(2, 100)).dtype == torch.float32  # weights are stored in fp32
+
+
+@pytest.mark.parametrize("world, noise", [("faces", 0.3), ("rooms", 0.0)])
+def test_reference_recipe_per_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cache: Path, world: str,
+                                    noise: float) -> None:
+    """``--train`` on a GPU trains the reference recipe: the paper's batch 128 / lr 2e-4 with a linear decay,
+    and on faces instance noise 0.3 (REFERENCE_WORLD_TRAIN); the config reaches the trainer unchanged."""
+    from interp.train import defaults
+
+    seen: list[TrainConfig] = []
+
+    class Recorder:
+        def __init__(self, cfg: TrainConfig, *args: object, **kwargs: object) -> None:
+            seen.append(cfg)
+
+        def run(self) -> None:
+            pass
+
+    monkeypatch.setattr(defaults, "REFERENCE_N_IMAGES", 8)
+    monkeypatch.setattr("interp.train.trainer.Trainer", Recorder)
+    monkeypatch.setenv(f"INTERP_REFERENCE_{world.upper()}_RUN", str(tmp_path / "run"))
+    defaults.ensure_default_model(world, progress=False, reference=True)
+    (cfg,) = seen
+    assert (cfg.batch_size, cfg.lr, cfg.lr_schedule, cfg.epochs) == (128, 2e-4, "linear", 25)
+    assert cfg.instance_noise == noise and cfg.data_options == {"n": 8}
