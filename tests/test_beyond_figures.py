@@ -73,7 +73,7 @@ def test_directions_figure_scores_every_method_and_attribute(tmp_path, cache, fa
         for a in attributes:
             s = m["methods"][method][a]
             assert s["target"] == a and s["relative_effect"] >= 0 and -1 <= s["monotonicity"] <= 1, (method, a)
-            assert "direction" not in s
+            assert "direction" not in s and s["outside_change"] is None  # a face attribute has no place
     for a in attributes:  # the best method is the one with the largest effect among the non-random ones
         best = m["best_method"][a]
         assert best != "random"
@@ -91,6 +91,8 @@ def test_directions_options_and_models_nothing_measures(tmp_path, cache, colour_
     assert m["instrument"] == "room_segmenter" and m["attributes"] == ["window", "bed"]
     assert m["constant"] == ["ceiling"] and "ceiling" in m["note"]  # never drawn: left out, said so
     assert m["in_domain"] is None  # the stand-in has no features() to judge its domain by
+    for per in m["methods"].values():  # a class has a place: what moves away from it is measured too
+        assert all(s["outside_change"] is not None and 0 <= s["outside_change"] < 2 for s in per.values()), per
     # samples ticked by hand on the numbered sheet: a boundary of their own, scored like the others
     ctx.options["directions"] = {"world": "rooms", "walk": 3, "labels": '{"window": {"positive": [1, 2, 3], "negative": "4,5,6"}}'}
     m = run_figure("directions", ctx).metrics

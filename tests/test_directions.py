@@ -13,6 +13,7 @@ from interp.analysis.directions import (
     exemplar_direction,
     ganspace_directions,
     match_directions,
+    outside_change,
     pca_to_z,
     random_directions,
     score_direction,
@@ -140,6 +141,44 @@ def test_yardstick_on_a_toy_generator():
         ("red", pytest.approx(1.0)), ("blue", pytest.approx(0.5))]
     with pytest.raises(KeyError, match="green"):
         score_direction(ColourG(), torch.tensor([1.0, 0, 0, 0]), measure, "green", z0)
+
+
+class HalvesG(nn.Module):
+    """A toy generator of 2×4 images: the left half's red = z0 (a "window" there when red > 0), the right
+    half's red = z1, everything else 0."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        img = torch.zeros(len(z), 3, 2, 4)
+        img[:, 0, :, :2] = z[:, :1, None]
+        img[:, 0, :, 2:] = z[:, 1:2, None]
+        return img
+
+
+def test_outside_change_counts_only_pixels_away_from_the_target():
+    def measure(x: torch.Tensor) -> dict[str, np.ndarray]:
+        return {"window": (x[:, 0, :, :2] > 0).float().mean((1, 2)).numpy()}
+
+    def region(x: torch.Tensor) -> dict[str, torch.Tensor]:
+        mask = torch.zeros(len(x), 2, 4, dtype=torch.bool)
+        mask[:, :, :2] = x[:, 0, :, :2] > 0
+        return {"window": mask}
+
+    z0 = torch.tensor([[0.5, 0.0], [-3.0, 1.0]])
+    along = score_direction(HalvesG(), torch.tensor([1.0, 0.0]), measure, "window", z0, region=region)
+    # walker 0 has its window in both end frames (red 0.5 ± 2 > 0 only at +2): the left half is inside the
+    # target at t = +2, so only the unchanged right half is outside; walker 1 never draws one (red -5 .. -1):
+    # its left half changes by 4 over a span of 4 -> per step: 4 changed pixels · (4 / 3 channels) / 12 outside
+    assert along["outside_change"] == pytest.approx((4 * 4 / 3) / 12 / 4)
+    assert along["pixel_change"] == pytest.approx((8 * 4 / 3) / 16 / 4)
+    across = score_direction(HalvesG(), torch.tensor([0.0, 1.0]), measure, "window", z0, region=region)
+    assert across["effect"] == pytest.approx(0.0, abs=1e-12) and across["outside_change"] > along["outside_change"]
+    assert score_direction(HalvesG(), torch.tensor([1.0, 0.0]), measure, "window", z0)["outside_change"] is None
+    assert outside_change(torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2), torch.ones(1, 2, 2, dtype=torch.bool),
+                          torch.zeros(1, 2, 2, dtype=torch.bool)) == 0.0
 
 
 # ----------------------------------------------------------------------------------- dissection

@@ -34,6 +34,10 @@ from interp.data.base import to_uint8_image
 #: images (N, 3, S, S) in [-1, 1] -> {attribute: (N,) values}
 Measure = Callable[[torch.Tensor], Mapping[str, np.ndarray]]
 
+#: images (N, 3, S, S) in [-1, 1] -> {attribute: bool (N, S, S) where it is drawn}, for spatial attributes (e.g.
+#: the rooms segmenter's class masks); attributes without a place in the image (a smile's probability) are absent
+Region = Callable[[torch.Tensor], Mapping[str, torch.Tensor]]
+
 #: the compared methods, in the order figures and tables show them (the paper's and the control last)
 METHODS = ("sefa", "ganspace", "interfacegan", "user_labels", "exemplar_mean", "random")
 
@@ -155,14 +159,27 @@ def random_directions(nz: int, k: int, seed: int = 0) -> torch.Tensor:
 # ----------------------------------------------------------------------------------------- yardstick
 
 
+def outside_change(first: torch.Tensor, last: torch.Tensor, inside_first: torch.Tensor, inside_last: torch.Tensor
+                   ) -> float:
+    """Mean |pixel change| (averaged over channels) between images ``first`` and ``last`` (N, 3, S, S) over the
+    pixels where the target is drawn in neither (``inside_*`` bool (N, S, S)); 0 when it covers every pixel."""
+    outside = ~(inside_first.bool() | inside_last.bool())
+    diff = (last - first).abs().mean(1)  # (N, S, S)
+    n = int(outside.sum())
+    return float((diff * outside).sum()) / n if n else 0.0
+
+
 def score_direction(G: nn.Module, direction: torch.Tensor, measure: Measure, target: str,
-                    z0: torch.Tensor, steps: Sequence[float] = (-2, -1, 0, 1, 2)) -> dict[str, Any]:
+                    z0: torch.Tensor, steps: Sequence[float] = (-2, -1, 0, 1, 2),
+                    region: Region | None = None) -> dict[str, Any]:
     """Walk every latent of ``z0`` (M, nz) along ``direction`` (nz,) by each of ``steps`` and measure.
 
     Returns ``effect`` (the target's mean change per unit step: least-squares slope of the target against
     the step, pooled), ``monotonicity`` (Spearman ρ of step and target, pooled), ``entanglement`` (the mean
     |slope| of the other attributes), ``slopes`` (every attribute's slope) and ``pixel_change`` (mean absolute
-    pixel change per unit step, images in [-1, 1]: how much of the image moves at all)."""
+    pixel change per unit step, images in [-1, 1]: how much of the image moves at all) and ``outside_change``
+    (the same over the pixels where ``region`` places the target in neither the first nor the last frame:
+    how much moves besides the target; None when ``region`` is None or does not place the target)."""
     d = direction.to(z0.dtype).flatten()
     t = torch.tensor(list(steps), dtype=z0.dtype)
     frames = [generate(G, z0 + s * d) for s in t]  # each (M, 3, S, S)
@@ -180,10 +197,15 @@ def score_direction(G: nn.Module, direction: torch.Tensor, measure: Measure, tar
     others = [abs(s) for n, s in slopes.items() if n != target]
     span = float(t.max() - t.min())
     pixel = float((frames[-1] - frames[0]).abs().mean()) / span if span > 0 else 0.0
+    outside = None
+    if region is not None and span > 0:
+        first, last = region(frames[0]), region(frames[-1])
+        if target in first and target in last:
+            outside = outside_change(frames[0], frames[-1], first[target], last[target]) / span
     return {"target": target, "effect": slopes[target],
             "monotonicity": spearman(ts, np.stack(values[target])),
             "entanglement": float(np.mean(others)) if others else None,
-            "slopes": slopes, "pixel_change": pixel, "steps": [float(s) for s in t], "n_walked": int(len(z0))}
+            "slopes": slopes, "pixel_change": pixel, "outside_change": outside, "steps": [float(s) for s in t], "n_walked": int(len(z0))}
 
 
 def match_directions(slopes: Sequence[Mapping[str, float]], spread: Mapping[str, float]) -> list[tuple[str, float]]:
@@ -226,24 +248,27 @@ def candidate_slopes(G: nn.Module, candidates: torch.Tensor, measure: Measure, z
 def best_per_attribute(G: nn.Module, candidates: torch.Tensor, measure: Measure, attributes: Sequence[str],
                        z0: torch.Tensor, spread: Mapping[str, float],
                        steps: Sequence[float] = (-2, -1, 0, 1, 2),
-                       slopes: Sequence[Mapping[str, float]] | None = None) -> dict[str, dict[str, Any]]:
+                       slopes: Sequence[Mapping[str, float]] | None = None,
+                       region: Region | None = None) -> dict[str, dict[str, Any]]:
     """For unsupervised candidates (k, nz): per attribute the candidate that moves it most relative to its
     spread, oriented to raise it, with its yardstick scores, its ``index`` among the candidates and its unit
-    ``direction`` (nz,) tensor. ``slopes``: :func:`candidate_slopes` if already computed."""
+    ``direction`` (nz,) tensor. ``slopes``: :func:`candidate_slopes` if already computed; ``region``: as for
+    :func:`score_direction`."""
     slopes = list(slopes) if slopes is not None else candidate_slopes(G, candidates, measure, z0, steps)
     out = {}
     for a in attributes:
         rel = [abs(s[a]) / max(spread.get(a, 1.0), 1e-12) for s in slopes]
         i = int(np.argmax(rel))
         d = _oriented(candidates[i], slopes[i][a])
-        out[a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread), "index": i, "direction": d}
+        out[a] = {**_relative(score_direction(G, d, measure, a, z0, steps, region), spread), "index": i, "direction": d}
     return out
 
 
 def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str], *, n_pool: int = 1000,
                        n_walk: int = 32, k: int = 10, n_exemplars: int = 3, layer: str | None = None,
                        seed: int = 0, steps: Sequence[float] = (-2, -1, 0, 1, 2),
-                       labels: Mapping[str, tuple[Sequence[int], Sequence[int]]] | None = None) -> dict[str, Any]:
+                       labels: Mapping[str, tuple[Sequence[int], Sequence[int]]] | None = None,
+                       region: Region | None = None) -> dict[str, Any]:
     """Every method's best direction per attribute, scored with one yardstick on the same walkers.
 
     Methods: ``sefa`` (top ``k`` eigenvectors), ``ganspace`` (top ``k`` PCA directions of ``layer``, default
@@ -252,6 +277,7 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
     z of the lowest), ``random`` (``k`` random directions, the best-matching one per attribute: what
     selection alone gives), and ``user_labels`` for the attributes of ``labels`` ({attribute: (positive,
     negative) pool sample numbers}, e.g. ticked by hand on the numbered pool sheet; :func:`labelled_direction`).
+    ``region`` (where each spatial attribute is drawn) adds ``outside_change`` to the yardstick.
     Returns ``{"methods": {method: {attribute: scores incl. the unit "direction" (nz,)}},
     "components": {unsupervised method: per candidate the attribute it moves most}, "spread": ...,
     "not_found": [attributes no method moves more than the random control], "constant": [attributes that do
@@ -280,7 +306,7 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
     unsupervised = {"sefa": sefa, "ganspace": gans, "random": random_directions(cfg.nz, k, seed)}
     for name, candidates in unsupervised.items():
         slopes = candidate_slopes(G, candidates, measure, z0, steps)
-        methods[name] = best_per_attribute(G, candidates, measure, attributes, z0, spread, steps, slopes)
+        methods[name] = best_per_attribute(G, candidates, measure, attributes, z0, spread, steps, slopes, region)
         components[name] = [{"attribute": a, "relative_effect": r}
                             for a, r in match_directions([{x: s[x] for x in attributes} for s in slopes], spread)]
     extra["sefa_eigenvalues"] = [float(v) for v in eigenvalues]
@@ -291,7 +317,7 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
         for name, d in (("interfacegan", boundary_direction(pool, scores[a], seed=seed)),
                         ("exemplar_mean", exemplar_direction(pool, order[-n_exemplars:].tolist(),
                                                              order[:n_exemplars].tolist()))):
-            methods[name][a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread), "direction": d}
+            methods[name][a] = {**_relative(score_direction(G, d, measure, a, z0, steps, region), spread), "direction": d}
     unknown = sorted(set(labels or {}) - set(attributes))
     if unknown:
         raise ValueError(f"labels for {unknown}: not among the measured attributes {list(attributes)}")
@@ -299,7 +325,7 @@ def compare_directions(G: nn.Module, measure: Measure, attributes: Sequence[str]
         methods["user_labels"] = {}
         for a, (pos, neg) in labels.items():
             d = labelled_direction(pool, pos, neg, seed=seed)
-            methods["user_labels"][a] = {**_relative(score_direction(G, d, measure, a, z0, steps), spread),
+            methods["user_labels"][a] = {**_relative(score_direction(G, d, measure, a, z0, steps, region), spread),
                                          "direction": d, "positive": [int(i) for i in pos],
                                          "negative": [int(i) for i in neg]}
     methods = {m: methods[m] for m in METHODS if m in methods}
@@ -352,7 +378,7 @@ def walk_strips(G: torch.nn.Module, z: torch.Tensor, directions: Mapping[str, Ma
     return np.stack(rows), np.stack(values)
 
 
-__all__ = ["METHODS", "Measure", "best_per_attribute", "boundary_direction", "candidate_slopes", "compare_directions",
-           "directions_metrics", "exemplar_direction", "labelled_direction",
-           "ganspace_directions", "match_directions", "pca_to_z", "projection_weight", "random_directions",
-           "score_direction", "sefa_directions", "walk_strips"]
+__all__ = ["METHODS", "Measure", "Region", "best_per_attribute", "boundary_direction", "candidate_slopes",
+           "compare_directions", "directions_metrics", "exemplar_direction", "ganspace_directions",
+           "labelled_direction", "match_directions", "outside_change", "pca_to_z", "projection_weight",
+           "random_directions", "score_direction", "sefa_directions", "walk_strips"]

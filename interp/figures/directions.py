@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from interp.analysis.directions import Measure, compare_directions, directions_metrics, walk_strips
+from interp.analysis.directions import Measure, Region, compare_directions, directions_metrics, walk_strips
 from interp.analysis.exemplars import parse_indices
 from interp.core.generation import generate
 from interp.core.latent import sample_z
@@ -113,13 +113,15 @@ def plot_walks(images: np.ndarray, values: np.ndarray, metrics: Mapping[str, Any
 
 
 def plot_scores(metrics: Mapping[str, Any], title: str) -> Figure:
-    """Four panels (relative effect, monotonicity, relative entanglement, pixel change): per attribute one
-    bar per method; the random control's effect as a dashed line."""
+    """Four panels (relative effect, monotonicity, relative entanglement, pixel change — outside the target
+    where the metrics have it): per attribute one bar per method; the random control's effect as a dashed line."""
     methods, attributes = list(metrics["methods"]), metrics["attributes"]
     panels = (("relative_effect", "effect per unit step / σ  (higher: finds it)"),
               ("monotonicity", "Spearman ρ(t, attribute)  (1: steady)"),
               ("relative_entanglement", "other attributes per step / σ  (lower: cleaner)"),
               ("pixel_change", "mean |pixel change| per unit step"))
+    if any(s.get("outside_change") is not None for per in metrics["methods"].values() for s in per.values()):
+        panels = (*panels[:3], ("outside_change", "|pixel change| outside the target per step  (lower: local)"))
     W, H = 12.0, 3.4 + 0.2 * title.count("\n")
     fig = new_figure(W, H)
     fig.suptitle(title, fontsize=TITLE_FONT, y=0.99, va="top")
@@ -227,6 +229,23 @@ def attribute_measure(ctx: FigureContext, gan: Any, attributes: Sequence[str] | 
     return measure, chosen, name, faces
 
 
+def attribute_region(ctx: FigureContext, gan: Any) -> Region | None:
+    """Where each attribute of ``gan``'s world is drawn, for the yardstick's ``outside_change``: rooms, the
+    segmenter's class masks; faces (attributes without a place in the image) and foreign data, None."""
+    if ctx.world_of(gan) != "rooms":
+        return None
+    from interp.analysis.forget import ClassMeter
+    from interp.worlds.rooms import CLASS_NAMES
+
+    meter = ClassMeter(ctx.instrument("rooms"), CLASS_NAMES)
+
+    def region(images: torch.Tensor) -> dict[str, torch.Tensor]:
+        maps = torch.from_numpy(meter.maps(images).astype(np.int64))  # (N, S, S)
+        return {c: maps == i for i, c in enumerate(CLASS_NAMES)}
+
+    return region
+
+
 @register_figure("directions", world="faces", title="Latent directions: newer methods vs the paper's (beyond the paper)")
 def directions(ctx: FigureContext) -> FigureResult:
     """SeFa, GANSpace and InterFaceGAN directions against the paper's exemplar means and random directions,
@@ -275,7 +294,8 @@ def directions(ctx: FigureContext) -> FigureResult:
         print(f"  directions: {len(attributes)} attributes x 5 methods, pool {n_pool}, {n_walk} walkers", flush=True)
     try:
         result = compare_directions(gan.generator, measure_attributes, attributes, n_pool=n_pool, n_walk=n_walk, k=k,
-                                    n_exemplars=n_ex, layer=layer, seed=ctx.seed, labels=labels)
+                                    n_exemplars=n_ex, layer=layer, seed=ctx.seed, labels=labels,
+                                    region=attribute_region(ctx, gan))
     except ValueError as exc:  # no attribute varies over the pool
         values["note"] = str(exc)
         return FigureResult(pngs, ctx.record("directions", gan, values))
@@ -292,7 +312,10 @@ def directions(ctx: FigureContext) -> FigureResult:
     values["definition"] = ("relative_effect: least-squares slope of the attribute against the step t (unit "
                             "direction, t in steps) over the attribute's std on the pool; monotonicity: Spearman "
                             "rho(t, attribute) pooled over walkers; relative_entanglement: mean over the other "
-                            "attributes of |slope| / std; pixel_change: mean |pixel change| per unit step")
+                            "attributes of |slope| / std; pixel_change: mean |pixel change| per unit step (images "
+                            "in [-1, 1], channels averaged); outside_change: the same over the pixels where the "
+                            "segmenter places the target in neither end frame (rooms; null for faces, whose "
+                            "attributes have no place in the image)")
     directions_by_method = {m: {a: s["direction"] for a, s in per.items()} for m, per in result["methods"].items()}
     z_show = sample_z(n_walk, gan.config, seed=ctx.seed + 1)[0]
     images, strip_readings = walk_strips(gan.generator, z_show, directions_by_method, attributes, result["steps"],
@@ -303,4 +326,4 @@ def directions(ctx: FigureContext) -> FigureResult:
     return FigureResult(pngs, ctx.record("directions", gan, values))
 
 
-__all__ = ["ATTRIBUTES", "attribute_measure", "directions", "directions_title", "parse_labels", "plot_scores", "plot_walks"]
+__all__ = ["ATTRIBUTES", "attribute_measure", "attribute_region", "directions", "directions_title", "parse_labels", "plot_scores", "plot_walks"]
