@@ -21,7 +21,7 @@ step_of() {  # the step recorded beside a latest checkpoint, or -1
 case $action in
   save)
     [ -f "$run/checkpoints/latest.safetensors" ] || { echo "wip.sh: no $run/checkpoints/latest.safetensors" >&2; exit 1; }
-    tmp=$(mktemp -d "zoo/wip/.$name.XXXX")
+    tmp=$(mktemp -d "zoo/wip/.$name.XXXX") && chmod 755 "$tmp"
     cp "$run/checkpoints/latest.safetensors" "$run/checkpoints/latest.json" "$tmp/"
     for e in 001 005; do
       [ -f "$run/checkpoints/epoch_$e.safetensors" ] && cp "$run/checkpoints/epoch_$e".{safetensors,json} "$tmp/"
