@@ -9,7 +9,7 @@ import torch
 from test_figures import fake_instrument, tiny_gan  # noqa: F401  (fixture)
 
 from interp.analysis.directions import METHODS
-from interp.analysis.dissection import Dissection, dissect
+from interp.analysis.dissection import Dissection, dissect, removal_interval
 from interp.cli.figures import main
 from interp.figures import FigureContext, read_metrics, run_figure
 from interp.io.checkpoint import LoadedGAN, save_checkpoint
@@ -131,8 +131,11 @@ def test_dissection_figure_end_to_end(tmp_path, cache, colour_segmenter):
     for c in ("window", "bed"):
         e = m["classes"][c]
         assert e["share_before"] > 0.005 and len(e["removed_ranked"]) == len(e["removed_random"]) == 2
+        for key in ("removed_ranked", "removed_random"):  # each point inside its bootstrap interval
+            assert all(lo - 1e-3 <= v <= hi + 1e-3 for v, (lo, hi) in zip(e[key], e[key + "_ci"], strict=True)), (c, key)
     w = m["windows"]
     assert set(w["removed"]) == {"iou", "regression", "causal", "random"} and set(w["best_ranking"]) == {"1", "2"}
+    assert set(w["removed_ci"]) == set(w["removed"]) and all(len(v) == 2 for v in w["removed_ci"].values())
     # the causal ranking is by the window share each unit removes alone: its first unit is at least as good
     assert w["removed"]["causal"][0] >= min(w["removed"]["iou"][0], w["removed"]["regression"][0]) - 0.05
     # a model of other data: no segmenter, null with a note
@@ -158,6 +161,18 @@ def test_dissection_metrics_by_hand():
     assert m["windows"]["removed"]["regression"] == pytest.approx([0.25, 1.0])
     assert m["windows"]["best_ranking"] == {"1": "iou", "2": "regression"}
     assert m["windows"]["rankings"]["causal"] == [0, 2]
+    assert "removed_ranked_ci" not in m["classes"]["window"] and "removed_ci" not in m["windows"]  # none computed
+
+
+def test_removal_interval_by_hand():
+    ones = np.ones(100)
+    assert removal_interval(np.zeros(100), ones) == [1.0, 1.0] and removal_interval(ones, ones) == [0.0, 0.0]
+    assert removal_interval(ones, np.zeros(100)) == [0.0, 0.0]  # the class is absent: nothing to remove
+    # half the images lose the class: 50 % removed, the bootstrap of a proportion over 100 images is about
+    # ±1.96 · sqrt(0.25 / 100) = ±0.098 wide
+    lo, hi = removal_interval(np.tile([0.0, 1.0], 50), ones, n_boot=4000)
+    assert lo < 0.5 < hi and 0.16 < hi - lo < 0.24
+    assert removal_interval(np.tile([0.0, 1.0], 50), ones, seed=3) == removal_interval(np.tile([0.0, 1.0], 50), ones, seed=3)
 
 
 @pytest.mark.skipif("rooms" not in shipped_models(), reason="no shipped rooms model in zoo/")

@@ -115,6 +115,22 @@ def causal_ranking(G: nn.Module, layer: str, z: torch.Tensor, share: Callable[[t
     return order, [drops[u] for u in order]
 
 
+def removal_interval(after: np.ndarray, before: np.ndarray, n_boot: int = 1000, level: float = 0.95,
+                     seed: int = 0) -> list[float]:
+    """Bootstrap interval of the fraction removed, ``1 - Σ after / Σ before``, over the evaluation images:
+    ``after`` and ``before`` (N,) are each image's class share with and without the drop (paired). Returns
+    [low, high] at ``level`` (percentiles of ``n_boot`` resamples of the images; resamples without the class
+    count as 0 removed); [0, 0] when the class is absent."""
+    after, before = np.asarray(after, np.float64), np.asarray(before, np.float64)
+    if before.sum() <= 0:
+        return [0.0, 0.0]
+    idx = np.random.default_rng(seed).integers(0, len(before), (n_boot, len(before)))
+    b = before[idx].sum(1)
+    removed = np.where(b > 0, 1 - after[idx].sum(1) / np.where(b > 0, b, 1), 0.0)
+    tail = 100 * (1 - level) / 2
+    return [float(np.percentile(removed, tail)), float(np.percentile(removed, 100 - tail))]
+
+
 # ------------------------------------------------------------------------------------ whole dissection
 
 #: classes that fill the room rather than sit in it: ranked and reported, but not ablated by default
@@ -131,7 +147,10 @@ class Dissection:
     evaluation samples; ``removal[cls]``: ``counts`` and the class's mean share after dropping the class's
     top-k units by IoU (``ranked``) and k random units (``random``, mean over the shared random draws);
     ``windows``: the window share after dropping the top-k units of each ranking in ``WINDOW_RANKINGS`` and
-    after k random units; ``rankings``: those window rankings (units, best first)."""
+    after k random units; ``rankings``: those window rankings (units, best first). ``removal_ci`` /
+    ``windows_ci``: the same curves' 95 % bootstrap intervals of the fraction removed, over the evaluation
+    images (:func:`removal_interval`; for the random control the per-image mean over its draws, so the
+    interval leaves out the spread between random unit sets)."""
 
     layer: str
     class_names: tuple[str, ...]
@@ -143,6 +162,8 @@ class Dissection:
     removal: dict[str, dict[str, list[float]]]
     windows: dict[str, list[float]] | None
     rankings: dict[str, list[int]] = field(default_factory=dict)
+    removal_ci: dict[str, dict[str, list[list[float]]]] = field(default_factory=dict)
+    windows_ci: dict[str, list[list[float]]] = field(default_factory=dict)
     n_fit: int = 0
     n_eval: int = 0
     notes: list[str] = field(default_factory=list)
@@ -175,6 +196,9 @@ class Dissection:
                 entry.update({"share_after_ranked": r["ranked"], "share_after_random": r["random"],
                               "removed_ranked": self.removed(r["ranked"], before),
                               "removed_random": self.removed(r["random"], before)})
+                ci = self.removal_ci.get(cls, {})
+                if ci:
+                    entry.update({"removed_ranked_ci": ci["ranked"], "removed_random_ci": ci["random"]})
             classes[cls] = entry
         out: dict[str, Any] = {"layer": self.layer, "n_units": self.n_units, "n_fit": self.n_fit, "n_eval": self.n_eval,
                                "counts": self.counts, "ablated_classes": self.classes, "classes": classes}
@@ -182,6 +206,7 @@ class Dissection:
             before = float(self.share_before[self.class_names.index("window")])
             removed = {m: self.removed(v, before) for m, v in self.windows.items()}
             out["windows"] = {"share_before": before, "share_after": self.windows, "removed": removed,
+                              **({"removed_ci": self.windows_ci} if self.windows_ci else {}),
                               "best_ranking": {str(k): max([m for m in WINDOW_RANKINGS if m in removed], key=lambda m: removed[m][i])
                                                for i, k in enumerate(self.counts)},
                               "rankings": {m: v[: max(self.counts)] for m, v in self.rankings.items()}}
@@ -224,13 +249,20 @@ def dissect(G: nn.Module, layer: str, z_fit: torch.Tensor, z_eval: torch.Tensor,
     counts = sorted({int(k) for k in (counts or default_counts(n_units)) if 0 < int(k) <= n_units})
     cache: dict[tuple[int, ...], np.ndarray] = {}
 
-    def shares(units: Sequence[int]) -> np.ndarray:
-        """(classes,) mean pixel shares of the evaluation samples with ``units`` dropped."""
+    def per_image(units: Sequence[int]) -> np.ndarray:
+        """(N_eval, classes) pixel shares of each evaluation sample with ``units`` dropped."""
         key = tuple(sorted(int(u) for u in units))
         if key not in cache:
             images = generate_ablated(G, z_eval, layer if key else None, list(key) if key else None)
-            cache[key] = meter.shares(images).mean(0)
+            cache[key] = meter.shares(images)
         return cache[key]
+
+    def shares(units: Sequence[int]) -> np.ndarray:
+        """(classes,) mean pixel shares of the evaluation samples with ``units`` dropped."""
+        return per_image(units).mean(0)
+
+    def interval(after: np.ndarray, c: int) -> list[float]:
+        return [round(v, 4) for v in removal_interval(after[:, c], per_image(())[:, c], seed=seed)]
 
     before = shares(())
     if classes is None:
@@ -239,7 +271,8 @@ def dissect(G: nn.Module, layer: str, z_fit: torch.Tensor, z_eval: torch.Tensor,
     if unknown:
         raise ValueError(f"classes {unknown} are not the segmenter's; it has {list(names)}")
     draws = {k: random_map_sets(n_units, k, n_random, seed + 1000 + k) for k in counts}
-    random_share = {k: np.mean([shares(d.tolist()) for d in draws[k]], 0) for k in counts}
+    random_images = {k: np.mean([per_image(d.tolist()) for d in draws[k]], 0) for k in counts}  # (N_eval, classes)
+    random_share = {k: v.mean(0) for k, v in random_images.items()}
     removal: dict[str, dict[str, list[float]]] = {}
     result = Dissection(layer, tuple(names), iou, th, before, list(classes), counts, removal, None,
                         n_fit=len(z_fit), n_eval=len(z_eval))
@@ -249,6 +282,8 @@ def dissect(G: nn.Module, layer: str, z_fit: torch.Tensor, z_eval: torch.Tensor,
         ranked = result.top(cls, max(counts))
         removal[cls] = {"ranked": [float(shares(ranked[:k])[c]) for k in counts],
                         "random": [float(random_share[k][c]) for k in counts]}
+        result.removal_ci[cls] = {"ranked": [interval(per_image(ranked[:k]), c) for k in counts],
+                                  "random": [interval(random_images[k], c) for k in counts]}
     if "window" in names and before[names.index("window")] > 0:
         w = names.index("window")
         say("windows: units by IoU, by the paper's logistic regression, by causal effect")
@@ -268,6 +303,8 @@ def dissect(G: nn.Module, layer: str, z_fit: torch.Tensor, z_eval: torch.Tensor,
         result.rankings = rankings
         result.windows = {m: [float(shares(r[:k])[w]) for k in counts] for m, r in rankings.items()}
         result.windows["random"] = [float(random_share[k][w]) for k in counts]
+        result.windows_ci = {m: [interval(per_image(r[:k]), w) for k in counts] for m, r in rankings.items()}
+        result.windows_ci["random"] = [interval(random_images[k], w) for k in counts]
     else:
         result.notes.append("the samples hold no windows: the window comparison is left out")
     return result
@@ -311,4 +348,4 @@ def class_examples(G: torch.nn.Module, data: Dissection, meter: ClassMeter, z_ev
     return out
 
 
-__all__ = ["BACKGROUND", "WINDOW_RANKINGS", "Dissection", "default_counts", "dissect", "causal_ranking", "class_examples", "highlight", "unit_regions", "class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]
+__all__ = ["BACKGROUND", "WINDOW_RANKINGS", "Dissection", "default_counts", "dissect", "causal_ranking", "class_examples", "highlight", "removal_interval", "unit_regions", "class_removal", "layer_activations", "top_units", "unit_class_iou", "unit_thresholds"]

@@ -9,11 +9,14 @@ generalised to every class (:mod:`interp.analysis.dissection`).
   the pixels: its top-k units by IoU are dropped (set to zero everywhere) for k = 1, 2, 4, … (up to a
   quarter of the units), and, as the control, k random units (2 seeded draws per k, shared by all
   classes); the class's pixel share is measured on ``eval`` = 160 fresh samples (the latents after the
-  fit ones). ``removed_ranked`` / ``removed_random``: fraction of the class's pixels removed.
+  fit ones). ``removed_ranked`` / ``removed_random``: fraction of the class's pixels removed;
+  ``removed_ranked_ci`` / ``removed_random_ci``: their 95 % bootstrap intervals over the eval samples
+  (1,000 resamples; the random control's leaves out the spread between random unit sets).
 * **Windows, three ways.** Units ranked by IoU, by the paper's logistic regression (Fig. 6's procedure on
   the segmenter's window boxes of the fit samples) and by causal effect (each unit dropped alone on the
   first ``causal`` = 64 fit samples, ranked by the window share it removes); each ranking's top k dropped
-  on the same fresh samples. ``windows.removed`` per ranking and ``windows.best_ranking`` per k.
+  on the same fresh samples. ``windows.removed`` (and ``removed_ci``) per ranking and ``windows.best_ranking``
+  per k.
 
 Writes ``dissection_units.png`` (per class: samples with the most of it, its top unit's region, and the
 samples with its top units dropped) and ``dissection_curves.png`` (best IoU per class, removal curves per
@@ -94,9 +97,17 @@ def _curve_axis(ax: Any, counts: Sequence[int]) -> None:
         ax.spines[spine].set_visible(False)
 
 
+def _band(ax: Any, counts: Sequence[int], interval: Sequence[Sequence[float]] | None, colour: str) -> None:
+    """Shade a curve's 95 % interval (``interval``: [low, high] fractions per count), if there is one."""
+    if interval:
+        low, high = np.asarray(interval, np.float64).T * 100
+        ax.fill_between(counts, low, high, color=colour, alpha=0.15, lw=0)
+
+
 def plot_curves(data: Dissection, metrics: dict[str, Any], title: str) -> Figure:
     """Best-unit IoU per class; per ablated class the % of its pixels removed against the units dropped
-    (top by IoU vs random); the window comparison of the three rankings."""
+    (top by IoU vs random, shaded: 95 % bootstrap intervals over the evaluation images); the window
+    comparison of the three rankings."""
     panels = ["iou", *data.classes] + (["windows"] if data.windows is not None else [])
     cols = 4
     rows = -(-len(panels) // cols)
@@ -126,6 +137,7 @@ def plot_curves(data: Dissection, metrics: dict[str, Any], title: str) -> Figure
                     colour, label = RANKING_STYLE[m]
                     ax.plot(counts, [100 * v for v in removed[m]], color=colour, marker="o", ms=3,
                             ls="--" if m == "random" else "-", lw=1.2, label=label)
+                    _band(ax, counts, metrics["windows"].get("removed_ci", {}).get(m), colour)
             ax.set_title("windows: which units to drop?", fontsize=FONT - 1)
             ax.legend(fontsize=FONT - 3.5, frameon=False, loc="upper left")
         else:
@@ -134,6 +146,8 @@ def plot_curves(data: Dissection, metrics: dict[str, Any], title: str) -> Figure
                     label="top units by IoU")
             ax.plot(counts, [100 * v for v in e["removed_random"]], color="0.55", marker="o", ms=3, ls="--",
                     label="random units")
+            _band(ax, counts, e.get("removed_ranked_ci"), "tab:blue")
+            _band(ax, counts, e.get("removed_random_ci"), "0.55")
             ax.set_title(f"{name} ({e['share_before']:.1%} of pixels)", fontsize=FONT - 1)
             if p == 1:
                 ax.legend(fontsize=FONT - 3, frameon=False, loc="upper left")
@@ -205,7 +219,8 @@ def dissection(ctx: FigureContext) -> FigureResult:
               "eval_latents": f"sample_z({n_fit + n_eval}, seed={ctx.seed})[{n_fit}:]",
               "definition": "IoU: unit activation upsampled (bilinear) and thresholded at its 0.99 quantile vs the "
                             "segmenter's class mask, intersections and unions summed over the fit samples; removed: "
-                            "1 - class share after dropping / before, on the eval samples"}
+                            "1 - class share after dropping / before, on the eval samples; *_ci: 95 % bootstrap "
+                            "interval over the eval samples (1,000 resamples of the images, paired)"}
     return FigureResult(pngs, ctx.record("dissection", gan, values))
 
 
