@@ -212,6 +212,10 @@ def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument, mo
         assert m[s]["fd"] > m[s]["fd_floor"] >= 0, m[s]
     # nothing memorised: nearest training and held-out images (same size, same law) are about as far
     assert 0.8 < m["memorization"]["nn_ratio"] < 1.25 and m["memorization"]["n_reference"] == 128
+    # every measured claim is judged against its aim in the section (and the figure's title)
+    aim = m["memorization"]["aims"]["nn_ratio"]
+    assert aim["value"] == m["memorization"]["nn_ratio"] and aim["met"] == (0.95 <= aim["value"] <= 1.05)
+    assert "aims" not in m["fig7"] and "aims" not in m["fig4"]  # nothing measured / no claim
     for name in ("fig2_samples_epoch1.png", "fig3_samples_epoch5.png", "fig4_latent_walk.png", "memorization_nn.png"):
         assert (out / name).is_file()
     # a checkpoint on non-world data: numbers null with a note, PNG still drawn
@@ -305,6 +309,19 @@ def test_claims_hand_computed():
     assert numbers["fig6"]["other_classes_abs_change"] == [0.01, None]
     assert numbers["fig5"] == {"object_energy_random": [0.3, None], "object_energy_trained": [0.6, None]}
     assert set(numbers["memorization"]) == {"nn_ratio"}  # no bool, no text, no seed
+
+
+def test_one_models_verdicts_go_into_its_section_and_title():
+    from interp.analysis.robustness import claim_verdicts
+    from interp.figures.context import aims_title
+
+    v = claim_verdicts("fig6", {"window_removed": 0.51, "window_removed_random_control": 0.04})
+    assert v["window_removed"] == {"aim": ">= 0.6", "value": 0.51, "met": False}
+    assert v["window_removed_random_control"]["met"] is True
+    assert v["other_classes_abs_change"] == {"aim": "<= 0.05", "value": None, "met": None}
+    line = aims_title(v)
+    assert "window removed 0.51 (MISSES the aim >= 0.6)" in line and "other classes" not in line
+    assert aims_title(claim_verdicts("fig7", {"success": None})) == "" and claim_verdicts("fig4", {}) == {}
 
 
 def test_robustness_cli_draws_each_model_and_counts_claims(tmp_path, cache, fake_instrument):

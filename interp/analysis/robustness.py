@@ -3,6 +3,7 @@
     per_model = [{"fig6": {...metrics section...}, "fig5": {...}}, {...}, ...]   # one dict per model
     numbers = collect_numbers(per_model)     # {"fig6": {"window_removed": [v1, v2, v3], ...}, ...}
     claims = evaluate_claims(per_model)      # {"fig6.window_removed": {"aim": ..., "values": [...], "holds": 2, "of": 3}}
+    claim_verdicts("fig6", section)          # one model: {"window_removed": {"aim": ">= 0.6", "value": 0.64, "met": True}}
 
 Each :class:`Claim` reads one value from a model's metrics section (``None`` where the figure did not
 run on that model or could not measure it) and tests it against the aim of the paper's claim. The aims
@@ -78,6 +79,20 @@ CLAIMS: tuple[Claim, ...] = (
 )
 
 
+def claim_verdicts(figure: str, values: Mapping[str, Any], claims: Sequence[Claim] = CLAIMS
+                   ) -> dict[str, dict[str, Any]]:
+    """The claims of ``figure`` on one model's metrics section ``values``: per claim name its ``aim`` (text),
+    ``value`` (None: not measured) and ``met`` (None when not measured). Figures write this as ``aims`` and
+    say it in their titles, so that a missed aim is never silent."""
+    out: dict[str, dict[str, Any]] = {}
+    for claim in claims:
+        if claim.figure != figure:
+            continue
+        v = claim.value(values)
+        out[claim.name] = {"aim": claim.aim, "value": v, "met": None if v is None else bool(claim.holds(v))}
+    return out
+
+
 def collect_numbers(per_model: Sequence[Mapping[str, Mapping[str, Any]]]) -> dict[str, dict[str, list[float | None]]]:
     """{figure: {key: [value per model]}} for every finite scalar number any model's section has (lists are
     aligned with ``per_model``; ``None`` where that model has no such value)."""
@@ -108,4 +123,4 @@ def evaluate_claims(per_model: Sequence[Mapping[str, Mapping[str, Any]]],
     return out
 
 
-__all__ = ["CLAIMS", "Claim", "collect_numbers", "evaluate_claims"]
+__all__ = ["CLAIMS", "Claim", "claim_verdicts", "collect_numbers", "evaluate_claims"]

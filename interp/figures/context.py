@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import torch
 
+from interp.analysis.robustness import claim_verdicts
 from interp.figures.metrics import update_metrics
 from interp.io.checkpoint import SUFFIX, LoadedGAN, load_gan, with_z_distribution
 from interp.io.zoo import shipped_models, zoo_run
@@ -53,6 +54,14 @@ def domain_title(values: dict[str, Any]) -> str:
         return ""
     return (f"\nOUT OF THE INSTRUMENT'S DOMAIN: {values['domain_distance']:.0%} of the samples lie outside what "
             "it was trained on; its numbers here are not evidence")
+
+
+def aims_title(verdicts: dict[str, dict[str, Any]]) -> str:
+    """A title line with each measured claim of a figure against the aim this suite holds the reference models
+    to (:func:`interp.analysis.robustness.claim_verdicts`): "" when none was measured."""
+    parts = [f"{name.replace('_', ' ')} {v['value']:.3g} ({'meets' if v['met'] else 'MISSES'} the aim {v['aim']})"
+             for name, v in verdicts.items() if v["value"] is not None]
+    return "\naims: " + "; ".join(parts) if parts else ""
 
 
 @dataclass
@@ -325,8 +334,12 @@ class FigureContext:
                 "seed": self.seed, "quick": self.quick, "z_distribution": gan.config.z_distribution, **extra}
 
     def record(self, section: str, gan: LoadedGAN, values: dict[str, Any]) -> dict[str, Any]:
-        """Write ``values`` (+ provenance) as section ``section`` of ``metrics.json``."""
+        """Write ``values`` (+ provenance) as section ``section`` of ``metrics.json``; a section of a paper
+        claim gets ``aims`` (each measured claim against its aim, :func:`claim_verdicts`)."""
+        verdicts = claim_verdicts(section, values)
+        if any(v["value"] is not None for v in verdicts.values()):
+            values = {**values, "aims": verdicts}
         return update_metrics(self.metrics_path, section, values, provenance=self.provenance(gan))
 
 
-__all__ = ["INSTRUMENTS", "N_DOMAIN", "FigureContext", "domain_title", "get_domain", "get_instrument"]
+__all__ = ["INSTRUMENTS", "N_DOMAIN", "FigureContext", "aims_title", "domain_title", "get_domain", "get_instrument"]

@@ -32,8 +32,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from interp.analysis.filters import LAYER, N_FILTERS, Fig5Data, compute_fig5
+from interp.analysis.robustness import claim_verdicts
 from interp.data import open_dataset
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, aims_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 
@@ -146,7 +147,7 @@ def fig5(ctx: FigureContext) -> FigureResult:
         sub = (f"share of guided-backprop energy on object pixels: trained {values['object_energy_trained']:.3f}, "
                f"random {values['object_energy_random']:.3f} (chance ≈ {values['object_pixel_share_trained']:.3f})")
     title = (f"Fig. 5 — guided backprop of the {N_FILTERS} most active '{LAYER}' features of D, "
-             f"top {data.k} of {data.n} images each\n{sub}")
+             f"top {data.k} of {data.n} images each\n{sub}" + aims_title(claim_verdicts("fig5", values)))
     png = save_figure(plot_fig5(data, title), ctx.png("fig5_guided_backprop.png"))
     return FigureResult([png], ctx.record("fig5", gan, values))
 

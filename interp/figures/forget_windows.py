@@ -48,8 +48,9 @@ from interp.analysis.forget import (
     ForgetError,
     compute_fig6,
 )
+from interp.analysis.robustness import claim_verdicts
 from interp.core.latent import sample_z
-from interp.figures.context import FigureContext, domain_title
+from interp.figures.context import FigureContext, aims_title, domain_title
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure, show_image_table
 from interp.figures.registry import FigureResult, register_figure
 
@@ -258,7 +259,8 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
         return FigureResult([], ctx.record("fig6", gan, values))
     model = ctx.model_label(gan)
     domain = ctx.domain_check(gan) if meter is not None else {}
-    png = save_figure(plot_fig6(data, fig6_title(data, model) + domain_title(domain)), ctx.png("fig6_forget_windows.png"))
+    title = fig6_title(data, model) + aims_title(claim_verdicts("fig6", data.numbers)) + domain_title(domain)
+    png = save_figure(plot_fig6(data, title), ctx.png("fig6_forget_windows.png"))
     values = {**data.numbers, "annotated_latents": f"sample_z({n_annot}, seed={ctx.seed})",
               "eval_latents": f"sample_z({n_annot + n_eval}, seed={ctx.seed})[{n_annot}:]",
               "epoch": gan.meta.get("epoch"), **domain}

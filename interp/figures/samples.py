@@ -25,10 +25,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from interp.analysis.memorization import MemoData, compute_memorization, nn_ratio
+from interp.analysis.robustness import claim_verdicts
 from interp.analysis.samples import SampleData, compute_samples, reference_sets
 from interp.core.generation import sample_images
 from interp.data.base import to_uint8_image
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, aims_title
 from interp.figures.plotting import image_table_figure, save_figure
 from interp.figures.registry import FigureResult, register_figure
 
@@ -130,7 +131,7 @@ def memorization(ctx: FigureContext) -> FigureResult:
         pass
     title = (f"Memorisation check — samples ({ctx.model_label(gan)}) and their nearest neighbours\n"
              f"nn_ratio = median NN distance to train / to held-out = {data.numbers['nn_ratio']:.3f} "
-             f"(1 = no memorisation; {len(train)} images each)")
+             f"(1 = no memorisation; {len(train)} images each)" + aims_title(claim_verdicts("memorization", values)))
     png = save_figure(plot_memorization(data, title), ctx.png("memorization_nn.png"))
     return FigureResult([png], ctx.record("memorization", gan, values))
 

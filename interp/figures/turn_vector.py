@@ -29,9 +29,10 @@ import torch
 from matplotlib.figure import Figure
 
 from interp.analysis.exemplars import parse_indices
+from interp.analysis.robustness import claim_verdicts
 from interp.analysis.turn import LOOK_THRESHOLD, MAX_STEP, N_STEPS, TurnResult, compute_fig8
 from interp.data.base import to_uint8_image
-from interp.figures.context import FigureContext, domain_title
+from interp.figures.context import FigureContext, aims_title, domain_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
@@ -197,7 +198,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
         rho = res.spearman
         title = (f"Fig. 8 — a turn vector ({ctx.model_label(gan)})"
                  + (f": Spearman ρ(step, measured yaw) = {rho:+.2f}".replace("-", "−") if rho is not None else "")
-                 + domain_title(domain))
+                 + aims_title(claim_verdicts("fig8", values)) + domain_title(domain))
         pngs.insert(0, save_figure(plot_turn(res, title, n_show), ctx.png("fig8_turn_vector.png")))
         if predict is not None and rho is None:
             notes.append("the measured yaw does not vary along the walks: Spearman undefined")

@@ -40,8 +40,9 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from interp.analysis.arithmetic import CONFIDENCE, Fig7Data, compute_fig7, parse_exemplars
+from interp.analysis.robustness import claim_verdicts
 from interp.data.base import to_uint8_image
-from interp.figures.context import FigureContext, domain_title
+from interp.figures.context import FigureContext, aims_title, domain_title
 from interp.figures.plotting import FONT, PAD, TITLE_FONT, new_figure, save_figure, tile
 from interp.figures.registry import FigureResult, register_figure
 from interp.figures.sample_sheet import attribute_notes, plot_sample_sheet
@@ -231,7 +232,7 @@ def fig7(ctx: FigureContext) -> FigureResult:
         s, p = data.success, data.pixel_success
         title = (f"Fig. 7 — vector arithmetic ({ctx.model_label(gan)})"
                  + (f": target attributes in {s:.0%} of latent outputs vs {p:.0%} in pixel space"
-                    if s is not None else "") + domain_title(domain))
+                    if s is not None else "") + aims_title(claim_verdicts("fig7", values)) + domain_title(domain))
         pngs.insert(0, save_figure(plot_arithmetic(data, title), ctx.png("fig7_vector_arithmetic.png")))
     notes = list(data.notes)
     if predict is None:
