@@ -181,6 +181,13 @@ def test_kit_helpers(tmp_path):
     assert against_paper({}, False, "as in the paper", "unlike") == "unlike"
     out = against_paper({"in_domain": False, "domain_distance": 0.93}, True, "as in the paper", "unlike")
     assert out.startswith("No verdict: 93% of the samples") and "paper." in out and "as in the paper" not in out
+    from interp.notebooks.kit import aims_markdown
+
+    aims = {"nn_ratio": {"aim": "within [0.95, 1.05]", "value": 1.2, "met": False},
+            "other": {"aim": ">= 1", "value": None, "met": None}}
+    md = aims_markdown({"aims": aims})
+    assert md.startswith("**Aims**") and "- `nn_ratio` within [0.95, 1.05]: **missed** (1.2)" in md and "other" not in md
+    assert aims_markdown({"fd": 1.0}) == ""
 
 
 # ----------------------------------------------------------------------------- execution

@@ -13,7 +13,7 @@ added in steps to random samples; the pose is measured on every frame.
 
 Number: ``spearman`` = Spearman's ρ between the step t and the measured yaw over all walked frames
 (pooled across samples). v points from right- to left-looking and yaw < 0 is looking left, so a
-working turn vector gives ρ near −1 (the aim is |ρ| >= 0.8); ``spearman_per_row`` /
+working turn vector gives ρ near −1 (the aim for the reference models is |ρ| >= 0.9); ``spearman_per_row`` /
 ``spearman_per_row_mean`` measure each walk alone; ``spearman_random_direction`` is the control: the
 same walks along 4 random directions of the same length (mean ρ; should be near 0). Without a yaw regressor
 for the data (a foreign generator), exemplars must be hand-picked and the numbers are null.

@@ -83,6 +83,15 @@ def against_paper(metrics: Mapping[str, Any], holds: bool, as_in_paper: str, unl
     return as_in_paper if holds else unlike_paper
 
 
+def aims_markdown(metrics: Mapping[str, Any]) -> str:
+    """A markdown list with each measured claim of the section against its aim (the section's ``aims``: what
+    this suite holds its reference models to), e.g. "- `window_removed` >= 0.6: **missed** (0.512)";
+    "" when the section judged none."""
+    lines = [f"- `{name}` {v['aim']}: {'met' if v['met'] else '**missed**'} ({fmt(v['value'], '.3g')})"
+             for name, v in (metrics.get("aims") or {}).items() if v.get("value") is not None]
+    return "**Aims** (this model against what the reference models are held to):\n" + "\n".join(lines) if lines else ""
+
+
 def ratio(a: float | None, b: float | None) -> float | None:
     """``a / b``, or None where either is missing or ``b`` is 0."""
     if a is None or b is None or b == 0:
@@ -119,7 +128,7 @@ def show_result(result: FigureResult, *, display: Callable[..., None] | None = N
                 max_side: int = PREVIEW_MAX_SIDE) -> None:
     """Display each of the figure's PNGs as a link to the full-resolution file and, below it, a
     downscaled preview (longest side ``max_side`` px, :func:`interp.notebooks.slim.preview_image`)
-    embedded in the notebook; then its metrics as a table."""
+    embedded in the notebook; then its metrics as a table and each measured claim against its aim."""
     from IPython.display import Image, Markdown
     from IPython.display import display as ipy_display
 
@@ -130,7 +139,10 @@ def show_result(result: FigureResult, *, display: Callable[..., None] | None = N
         data, fmt = preview_image(raw, max_side)
         show(Image(data=data, format=fmt))
     show(Markdown(metrics_markdown(result.metrics)))
+    aims = aims_markdown(result.metrics)
+    if aims:
+        show(Markdown(aims))
 
 
-__all__ = ["FIGURES_OUT", "against_paper", "default_out", "enter_project_root", "figure_context", "fmt", "full_size_link",
+__all__ = ["FIGURES_OUT", "against_paper", "aims_markdown", "default_out", "enter_project_root", "figure_context", "fmt", "full_size_link",
            "metrics_markdown", "project_root", "ratio", "scalar_items", "show_result"]

@@ -368,8 +368,7 @@ DIRECTIONS = NotebookSpec(
              "rooms with `OPTIONS = {'directions': {'world': 'rooms'}}`: window, bed, picture, door pixel "
              "shares), walked by t ∈ {−2 … 2} from the same fresh samples and read by the world's instrument: "
              "`relative_effect` (change per unit step over the attribute's spread σ), `monotonicity` (Spearman ρ), "
-             "`relative_entanglement` (the other attributes' change per step over their σ), `pixel_change` and, "
-             "for rooms, `outside_change` (the pixel change away from the target class). "
+             "`relative_entanglement` (the other attributes' change per step over their σ) and `pixel_change`. "
              "The control is the best of k random directions; `not_found` lists attributes no method moves more "
              "than it."),
     figure="directions",
