@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -174,3 +175,8 @@ def test_reference_recipe_per_world(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     (cfg,) = seen
     assert (cfg.batch_size, cfg.lr, cfg.lr_schedule, cfg.epochs) == (128, 2e-4, "linear", 25)
     assert cfg.instance_noise == noise and cfg.data_options == {"n": 8}
+    # the more-seeds script (bench/reference_seeds.py) asks for the same recipe with its own seed
+    other = defaults.recipe_config(world, tmp_path / "s3", reference=True, seed=3, device="cuda")
+    assert other.seed == 3 and other.device == "cuda" and other.instance_noise == noise
+    assert dataclasses.replace(other, seed=cfg.seed, device=cfg.device, out=cfg.out, data_options=cfg.data_options,
+                               progress=cfg.progress) == cfg

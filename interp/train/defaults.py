@@ -26,7 +26,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from interp.train.trainer import TrainConfig
 
 DEFAULT_RUNS: dict[str, str] = {"rooms": "runs/rooms-default", "faces": "runs/faces-default"}
 REFERENCE_RUNS: dict[str, str] = {"rooms": "runs/rooms-reference", "faces": "runs/faces-reference"}
@@ -64,6 +67,21 @@ def default_run_dir(world: str, quick: bool = False, reference: bool = False) ->
     return Path(os.environ.get(f"INTERP_{kind}{world.upper()}_RUN") or table[world])
 
 
+def recipe_config(world: str, out: str | Path, *, quick: bool = False, reference: bool = False,
+                  **overrides: Any) -> TrainConfig:
+    """The TrainConfig of ``world``'s recipe (quick, reference, or the CPU-budget defaults) into ``out``;
+    ``overrides`` replace recipe fields (e.g. ``seed=1``, ``device="cuda"``). The reference recipe trains on
+    :data:`REFERENCE_N_IMAGES` renders (``data_options={"n": ...}``)."""
+    from interp.train.trainer import TrainConfig
+
+    settings = dict(QUICK_TRAIN if quick else REFERENCE_TRAIN if reference else DEFAULT_TRAIN)
+    if reference and not quick:
+        settings.update(REFERENCE_WORLD_TRAIN.get(world, {}))
+    options = {"n": REFERENCE_N_IMAGES} if reference and not quick else {}
+    fields = {"data": world, "data_options": options, "out": str(out), "tensorboard": False, **settings, **overrides}
+    return TrainConfig(**fields)
+
+
 def ensure_default_model(world: str, quick: bool = False, progress: bool = True, reference: bool = False) -> Path:
     """The default run directory of ``world``; trains it first (with a tqdm bar) unless its final
     checkpoint exists. An interrupted training run is resumed. ``reference``: the shipped models' recipe
@@ -72,21 +90,16 @@ def ensure_default_model(world: str, quick: bool = False, progress: bool = True,
     if (run / "checkpoints" / "final.safetensors").is_file():
         return run
     from interp.data import open_dataset
-    from interp.train.trainer import TrainConfig, Trainer
+    from interp.train.trainer import Trainer
 
-    settings = dict(QUICK_TRAIN if quick else REFERENCE_TRAIN if reference else DEFAULT_TRAIN)
-    if reference and not quick:
-        settings.update(REFERENCE_WORLD_TRAIN.get(world, {}))
+    cfg = recipe_config(world, run, quick=quick, reference=reference, progress=progress)
     n = QUICK_N_IMAGES if quick else REFERENCE_N_IMAGES if reference else None
-    ds = open_dataset(world, split="train", n=n, image_size=settings["image_size"])
-    options = {"n": n} if reference and not quick else {}
-    cfg = TrainConfig(data=world, data_options=options, out=str(run), progress=progress, tensorboard=False, **settings)
+    ds = open_dataset(world, split="train", n=n, image_size=cfg.image_size)
     kind = "quick " if quick else "reference-recipe " if reference else "default "
     print(f"[figures] training the {kind}{world} model into {run} "
           f"({cfg.epochs} epochs on {len(ds)} images; ngf={cfg.ngf}) ...", flush=True)
     Trainer(cfg, ds.uint8_images(), ds.describe(), resume=True).run()
     return run
-
 
 __all__ = [
     "DEFAULT_RUNS",
@@ -101,4 +114,5 @@ __all__ = [
     "REFERENCE_WORLD_TRAIN",
     "default_run_dir",
     "ensure_default_model",
+    "recipe_config",
 ]
