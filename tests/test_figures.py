@@ -216,6 +216,8 @@ def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument, mo
     aim = m["memorization"]["aims"]["nn_ratio"]
     assert aim["value"] == m["memorization"]["nn_ratio"] and aim["met"] == (0.95 <= aim["value"] <= 1.05)
     assert "aims" not in m["fig7"] and "aims" not in m["fig4"]  # nothing measured / no claim
+    summary = (out / "summary.md").read_text()  # the tables beside metrics.json
+    assert "## Paper figures" in summary and f"| {m['memorization']['nn_ratio']:.3f} |" in summary
     for name in ("fig2_samples_epoch1.png", "fig3_samples_epoch5.png", "fig4_latent_walk.png", "memorization_nn.png"):
         assert (out / name).is_file()
     # a checkpoint on non-world data: numbers null with a note, PNG still drawn
@@ -309,6 +311,39 @@ def test_claims_hand_computed():
     assert numbers["fig6"]["other_classes_abs_change"] == [0.01, None]
     assert numbers["fig5"] == {"object_energy_random": [0.3, None], "object_energy_trained": [0.6, None]}
     assert set(numbers["memorization"]) == {"nn_ratio"}  # no bool, no text, no seed
+
+
+def test_summary_tables_by_hand():
+    from interp.figures.summary import summary_markdown
+
+    metrics = {
+        "fig6": {"window_removed": 0.71, "window_removed_random_control": 0.05, "other_classes_abs_change": 0.02,
+                 "checkpoint": "zoo/rooms/checkpoints/final.safetensors"},
+        "fig8": {"spearman": -0.95, "spearman_random_direction": 0.1, "in_domain": False, "checkpoint": "x.safetensors"},
+        "directions": {"attributes": ["smiling"], "instrument": "face_attributes", "n_pool": 10, "n_walk": 2,
+                       "methods": {"sefa": {"smiling": {"relative_effect": 0.5, "monotonicity": 0.6,
+                                                        "relative_entanglement": 0.1, "outside_change": None}},
+                                   "random": {}},
+                       "best_method": {"smiling": "sefa"}, "not_found": []},
+        "dissection": {"layer": "up2.act", "n_units": 64, "n_fit": 3, "n_eval": 4, "counts": [1, 2],
+                       "ablated_classes": ["bed"],
+                       "classes": {"bed": {"share_before": 0.1, "top_units": [7], "top_iou": [0.25],
+                                           "removed_ranked": [0.3, 0.5], "removed_random": [0.0, 0.1],
+                                           "removed_ranked_ci": [[0.2, 0.4], [0.4, 0.6]]}},
+                       "windows": {"removed": {"iou": [0.1, 0.2], "random": [0.0, 0.01]}}},
+        "robustness": {"models": [{"label": "rooms-s0"}, {"label": "rooms-s1"}],
+                       "claims": {"fig6.window_removed": {"aim": ">= 0.6", "values": [0.71, 0.5], "meets": [True, False],
+                                                          "holds": 1, "of": 2}}},
+    }
+    text = summary_markdown(metrics)
+    assert "| `fig6` | window pixels removed (random maps; other classes' mean abs change) | 0.71 (0.05; 0.020) |" in text
+    assert "| meets | `rooms` |" in text  # all three fig6 aims met, drawn from the shipped rooms model
+    assert "no verdict (out of the instrument's domain) | `x.safetensors` |" in text  # fig8 is out of domain
+    assert "| `sefa` | 0.50 / +0.60 / 0.10 |" in text and "| `random` | — |" in text and "smiling: `sefa`" in text
+    assert "| bed | 10.0% | 7 (0.250) | 0.30 [0.20, 0.40] (0.00) | 0.50 [0.40, 0.60] (0.10) |" in text
+    assert "| `iou` | 0.10 | 0.20 |" in text
+    assert "| `fig6.window_removed` | >= 0.6 | 0.71 ✓ | 0.5 ✗ | 1/2 |" in text
+    assert "##" not in summary_markdown({}).split("\n", 2)[2]  # no sections, no tables
 
 
 def test_one_models_verdicts_go_into_its_section_and_title():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from interp.cli.options import USER_ERRORS, check_device, error_line, nonnegative_int, parse_option, positive_int
 from interp.figures import FIGURES, FigureContext, list_figures, run_figure
+from interp.figures.summary import SUMMARY, write_summary
 
 EPILOG = """\
 examples:
@@ -158,7 +159,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         written.append(name)
         _report(name, result.metrics, [str(p) for p in result.png_paths], time.time() - t0)
     if written:
-        print(f"[figures] metrics ({', '.join(written)}): {ctx.metrics_path}")
+        print(f"[figures] metrics ({', '.join(written)}): {ctx.metrics_path}; tables: {write_summary(ctx.out)}")
     else:
         print("[figures] nothing was written", file=sys.stderr)
     if failed:
@@ -201,7 +202,8 @@ def robustness(args: argparse.Namespace, chosen: list[str], options: dict[str, d
         return 2
     for key, claim in section["claims"].items():
         print(f"  {key}: aim {claim['aim']}: holds on {claim['holds']} of {claim['of']}  {claim['values']}")
-    print(f"[figures] robustness: {Path(args.out) / 'metrics.json'} and {pngs[0]}")
+    write_summary(Path(args.out))
+    print(f"[figures] robustness: {Path(args.out) / 'metrics.json'} and {pngs[0]}; tables: {Path(args.out) / SUMMARY}")
     return 1 if section.get("errors") else 0
 
 
