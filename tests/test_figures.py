@@ -384,6 +384,13 @@ def test_robustness_cli_draws_each_model_and_counts_claims(tmp_path, cache, fake
     assert claim["values"] == [e["memorization"]["nn_ratio"] for e in each] and claim["of"] == 2
     assert claim["holds"] == sum(0.95 <= v <= 1.05 for v in claim["values"])
     assert (out / "robustness.png").stat().st_size > 5_000
+    assert "| `memorization.nn_ratio` |" in (out / "summary.md").read_text()
+    # the same in two worker processes: the same numbers (memorisation only: spawned workers do not see
+    # this test's stand-in instrument, so their FDs come from the real quick feature net)
+    assert main(["--robustness", *runs, "--only", "memorization", "--quick", "--out", str(tmp_path / "j2"),
+                 "--no-progress", "--jobs", "2"]) == 0
+    r2 = read_metrics(tmp_path / "j2" / "metrics.json")["robustness"]
+    assert r2["memorization"] == r["memorization"] and r2["claims"] == r["claims"]
     G, D, cfg = tiny_gan()
     other = save_checkpoint(tmp_path / "other", G, D, cfg, {"dataset": {"name": "cifar10"}, "epoch": 1})
     assert main(["--robustness", str(other), "--quick", "--out", str(out), "--no-progress"]) == 2

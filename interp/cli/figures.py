@@ -189,12 +189,12 @@ def robustness(args: argparse.Namespace, chosen: list[str], options: dict[str, d
         print("error: --robustness takes its models as its own arguments; drop --checkpoint", file=sys.stderr)
         return 2
 
-    def make_context(run: Path, out: Path) -> FigureContext:
-        return FigureContext(out=out, seed=args.seed, quick=args.quick, checkpoint=run, device=args.device,
-                             progress=args.progress, options=options)
+    def settings(run: Path, out: Path) -> dict[str, object]:
+        return {"out": out, "seed": args.seed, "quick": args.quick, "checkpoint": run, "device": args.device,
+                "progress": args.progress, "options": options}
 
     try:
-        section, pngs = run_robustness(args.robustness, chosen, make_context, Path(args.out))
+        section, pngs = run_robustness(args.robustness, chosen, settings, Path(args.out), jobs=args.jobs)
     except USER_ERRORS as exc:
         if args.debug:
             raise

@@ -58,15 +58,24 @@ def schedule(names: Sequence[str]) -> list[str]:
     return sorted(names, key=lambda n: -COST.get(n, 10))
 
 
+def run_tasks(tasks: Sequence[tuple[str, str, dict[str, Any]]], jobs: int,
+              threads: int = 1) -> Iterator[tuple[str, Outcome]]:
+    """Draw each task ``(key, figure name, FigureContext settings)`` in ``jobs`` spawned worker processes
+    (``threads`` torch threads each), longest figures first; yields ``(key, Outcome)`` as each finishes."""
+    order = sorted(tasks, key=lambda t: -COST.get(t[1], 10))
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_one, name, settings, threads): key for key, name, settings in order}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
 def run_parallel(names: Sequence[str], settings: dict[str, Any], jobs: int,
                  threads: int = 1) -> Iterator[Outcome]:
     """Draw ``names`` in ``jobs`` spawned worker processes (``threads`` torch threads each); yields each
     figure's :class:`Outcome` as it finishes."""
-    ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = [pool.submit(_run_one, n, settings, threads) for n in schedule(names)]
-        for fut in as_completed(futures):
-            yield fut.result()
+    for _, outcome in run_tasks([(n, n, settings) for n in names], jobs, threads):
+        yield outcome
 
 
-__all__ = ["COST", "Outcome", "run_parallel", "schedule"]
+__all__ = ["COST", "Outcome", "run_parallel", "run_tasks", "schedule"]

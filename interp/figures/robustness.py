@@ -1,7 +1,8 @@
 """``--robustness RUN ...``: every figure's numbers on several models, and each claim against its aim.
 
     section, pngs = run_robustness(["runs/ref-rooms-s0", "runs/ref-rooms-s1", ...], ["fig5", "fig6", ...],
-                                   make_context=lambda run, out: FigureContext(out=out, checkpoint=run), out=Path("figures"))
+                                   settings=lambda run, out: {"out": out, "checkpoint": run}, out=Path("figures"),
+                                   jobs=2)
 
 Each model's figures (those of its world, and those for any model) are drawn into
 ``OUT/robustness/<label>/`` with their own ``metrics.json``; the ``robustness`` section of
@@ -9,6 +10,8 @@ Each model's figures (those of its world, and those for any model) are drawn int
 list per number (one value per model, ``null`` where that figure did not run on that model), and
 ``claims``: per claim of the paper its aim, values and ``holds`` = how many models meet it
 (:mod:`interp.analysis.robustness`). ``robustness.png`` plots each claim per model against its aim.
+With ``jobs`` > 1 the (model, figure) pairs are drawn by that many worker processes
+(:func:`interp.figures.parallel.run_tasks`), after each model's instruments are prepared.
 """
 
 from __future__ import annotations
@@ -38,9 +41,15 @@ def _labels(runs: Sequence[Path], worlds: Sequence[str], seeds: Sequence[Any]) -
 
 
 def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
-                   make_context: Callable[[Path, Path], FigureContext], out: Path,
-                   log: Callable[[str], None] = print) -> tuple[dict[str, Any], list[Path]]:
-    """Draw ``names`` on each model of ``runs``; write and return the ``robustness`` section and its PNG."""
+                   settings: Callable[[Path, Path], dict[str, Any]], out: Path,
+                   log: Callable[[str], None] = print, jobs: int = 1) -> tuple[dict[str, Any], list[Path]]:
+    """Draw ``names`` on each model of ``runs`` (``settings(run, out)``: the :class:`FigureContext` keyword
+    arguments for that model and output folder), in ``jobs`` worker processes when more than 1; write and
+    return the ``robustness`` section and its PNG."""
+
+    def make_context(run: Path, where: Path) -> FigureContext:
+        return FigureContext(**settings(run, where))
+
     models: list[dict[str, Any]] = []
     per_model: list[dict[str, dict[str, Any]]] = []
     errors: dict[str, str] = {}
@@ -56,21 +65,40 @@ def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
         gans.append(gan)
         worlds.append(world)
     labels = _labels(paths, worlds, [g.meta.get("seed") for g in gans])
+    tasks: list[tuple[str, str, dict[str, Any]]] = []
     for run, gan, world, label in zip(paths, gans, worlds, labels, strict=True):
-        ctx = make_context(run, out / "robustness" / label)
         models.append({"label": label, "checkpoint": str(gan.path), "world": world, "seed": gan.meta.get("seed"),
                        "step": gan.meta.get("step")})
-        sections: dict[str, dict[str, Any]] = {}
-        for name in names:
-            if FIGURES[name].world not in (world, None):
-                continue
+        mine = [n for n in names if FIGURES[n].world in (world, None)]
+        tasks += [(label, n, settings(run, out / "robustness" / label)) for n in mine]
+        if jobs > 1:
+            make_context(run, out / "robustness" / label).prepare(mine)
+    by_label: dict[str, dict[str, dict[str, Any]]] = {label: {} for label in labels}
+
+    def failed(label: str, name: str, exc: BaseException) -> None:
+        errors[f"{label}.{name}"] = str(exc).splitlines()[0]
+        log(f"[robustness] {label}: {name} FAILED: {errors[f'{label}.{name}']}")
+
+    if jobs > 1:
+        from interp.figures.parallel import run_tasks
+
+        log(f"[robustness] {len(tasks)} figures of {len(labels)} models in {jobs} worker processes")
+        for label, o in run_tasks([(lb, n, {**s, "progress": False}) for lb, n, s in tasks], jobs):
+            if isinstance(o.error, (ValueError, OSError)):
+                failed(label, o.name, o.error)
+            elif o.error is not None:
+                raise RuntimeError(f"{label}: {o.name} failed:\n{o.trace}")
+            else:
+                log(f"[robustness] {label}: {o.name} ({o.seconds:.0f} s)")
+                by_label[label][o.name] = o.metrics
+    else:
+        for label, name, s in tasks:
             log(f"[robustness] {label}: {name}")
             try:
-                sections[name] = run_figure(name, ctx).metrics
+                by_label[label][name] = run_figure(name, FigureContext(**s)).metrics
             except (ValueError, OSError) as exc:
-                errors[f"{label}.{name}"] = str(exc).splitlines()[0]
-                log(f"[robustness] {label}: {name} FAILED: {errors[f'{label}.{name}']}")
-        per_model.append(sections)
+                failed(label, name, exc)
+    per_model = [{n: by_label[label][n] for n in names if n in by_label[label]} for label in labels]
     section: dict[str, Any] = {"models": models, **collect_numbers(per_model), "claims": evaluate_claims(per_model)}
     if errors:
         section["errors"] = errors
