@@ -306,6 +306,10 @@ def test_claims_hand_computed():
     assert claims["fig8.abs_spearman"]["values"] == [0.95, 0.85] and claims["fig8.abs_spearman"]["holds"] == 1
     assert claims["memorization.nn_ratio"]["meets"] == [False, True]
     assert "fig7.success" not in claims  # measured on no model
+    # a value read by an instrument outside its domain counts for neither side
+    ood = evaluate_claims([{"fig8": {"spearman": -0.95, "in_domain": False}}, {"fig8": {"spearman": -0.5}}])
+    assert ood["fig8.abs_spearman"]["meets"] == [None, False] and ood["fig8.abs_spearman"]["of"] == 1
+    assert ood["fig8.abs_spearman"]["holds"] == 0 and ood["fig8.abs_spearman"]["out_of_domain"] == [0]
     numbers = collect_numbers(per_model)
     assert numbers["fig6"]["window_removed"] == [0.7, 0.5]
     assert numbers["fig6"]["other_classes_abs_change"] == [0.01, None]
@@ -357,6 +361,10 @@ def test_one_models_verdicts_go_into_its_section_and_title():
     line = aims_title(v)
     assert "window removed 0.51 (MISSES the aim >= 0.6)" in line and "other classes" not in line
     assert aims_title(claim_verdicts("fig7", {"success": None})) == "" and claim_verdicts("fig4", {}) == {}
+    # measured by an instrument outside its domain: no verdict either way
+    ood = claim_verdicts("fig8", {"spearman": -0.95, "in_domain": False})
+    assert ood["abs_spearman"]["met"] is None and ood["abs_spearman"]["out_of_domain"] is True
+    assert "not judged" in aims_title(ood) and "meets" not in aims_title(ood)
 
 
 def test_robustness_cli_draws_each_model_and_counts_claims(tmp_path, cache, fake_instrument):

@@ -82,14 +82,18 @@ CLAIMS: tuple[Claim, ...] = (
 def claim_verdicts(figure: str, values: Mapping[str, Any], claims: Sequence[Claim] = CLAIMS
                    ) -> dict[str, dict[str, Any]]:
     """The claims of ``figure`` on one model's metrics section ``values``: per claim name its ``aim`` (text),
-    ``value`` (None: not measured) and ``met`` (None when not measured). Figures write this as ``aims`` and
-    say it in their titles, so that a missed aim is never silent."""
+    ``value`` (None: not measured) and ``met`` (None when not measured, or when the instrument that measured
+    it saw samples outside its domain: ``in_domain`` false, then also ``out_of_domain``: true). Figures write
+    this as ``aims`` and say it in their titles, so that a missed aim is never silent."""
     out: dict[str, dict[str, Any]] = {}
+    void = values.get("in_domain") is False
     for claim in claims:
         if claim.figure != figure:
             continue
         v = claim.value(values)
-        out[claim.name] = {"aim": claim.aim, "value": v, "met": None if v is None else bool(claim.holds(v))}
+        out[claim.name] = {"aim": claim.aim, "value": v, "met": None if v is None or void else bool(claim.holds(v))}
+        if void and v is not None:
+            out[claim.name]["out_of_domain"] = True
     return out
 
 
@@ -108,18 +112,23 @@ def collect_numbers(per_model: Sequence[Mapping[str, Mapping[str, Any]]]) -> dic
 def evaluate_claims(per_model: Sequence[Mapping[str, Mapping[str, Any]]],
                     claims: Sequence[Claim] = CLAIMS) -> dict[str, dict[str, Any]]:
     """Per claim: its aim (text and thresholds), the value of each model (``None``: not measured), whether
-    each meets the aim, ``holds`` = how many models meet it and ``of`` = how many were measured. Claims no
-    model was measured on are left out."""
+    each meets the aim (``None`` where not measured or measured out of the instrument's domain), ``holds`` =
+    how many models meet it and ``of`` = how many were validly measured (``out_of_domain``: the models whose
+    value is no evidence, where any). Claims no model was measured on are left out."""
     out: dict[str, dict[str, Any]] = {}
     for claim in claims:
-        values = [claim.value(m[claim.figure]) if claim.figure in m else None for m in per_model]
-        measured = [v for v in values if v is not None]
-        if not measured:
+        sections = [m.get(claim.figure) for m in per_model]
+        values = [claim.value(s) if s is not None else None for s in sections]
+        if all(v is None for v in values):
             continue
-        meets = [None if v is None else bool(claim.holds(v)) for v in values]
+        void = [s is not None and s.get("in_domain") is False for s in sections]
+        meets = [None if v is None or bad else bool(claim.holds(v)) for v, bad in zip(values, void, strict=True)]
         out[claim.key] = {"figure": claim.figure, "aim": claim.aim, "aim_levels": list(claim.levels),
                           "values": values, "meets": meets, "holds": sum(m is True for m in meets),
-                          "of": len(measured)}
+                          "of": sum(m is not None for m in meets)}
+        if any(bad and v is not None for v, bad in zip(values, void, strict=True)):
+            out[claim.key]["out_of_domain"] = [i for i, (v, bad) in enumerate(zip(values, void, strict=True))
+                                               if bad and v is not None]
     return out
 
 

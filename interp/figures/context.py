@@ -59,8 +59,11 @@ def domain_title(values: dict[str, Any]) -> str:
 def aims_title(verdicts: dict[str, dict[str, Any]]) -> str:
     """A title line with each measured claim of a figure against the aim this suite holds the reference models
     to (:func:`interp.analysis.robustness.claim_verdicts`): "" when none was measured."""
+    shown = {name: v for name, v in verdicts.items() if v["value"] is not None}
+    if any(v.get("out_of_domain") for v in shown.values()):
+        return "\naims: not judged (measured outside the instrument's domain)"
     parts = [f"{name.replace('_', ' ')} {v['value']:.3g} ({'meets' if v['met'] else 'MISSES'} the aim {v['aim']})"
-             for name, v in verdicts.items() if v["value"] is not None]
+             for name, v in shown.items()]
     return "\naims: " + "; ".join(parts) if parts else ""
 
 

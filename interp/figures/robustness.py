@@ -117,12 +117,13 @@ def plot_robustness(section: dict[str, Any]) -> Figure:
     cols = min(4, n)
     rows = -(-n // cols)
     fig = new_figure(3.2 * cols, 2.6 * rows + 0.6)
-    fig.suptitle(f"Claims across {len(labels)} models (green: meets the aim)", fontsize=10)
+    fig.suptitle(f"Claims across {len(labels)} models (green: meets the aim; red: misses it; grey: measured out "
+                 "of the instrument's domain, not judged)", fontsize=10)
     for i, (key, claim) in enumerate(claims.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         xs = [j for j, v in enumerate(claim["values"]) if v is not None]
         vs = np.array([claim["values"][j] for j in xs], float)
-        colours = ["tab:green" if claim["meets"][j] else "tab:red" for j in xs]
+        colours = ["0.6" if claim["meets"][j] is None else "tab:green" if claim["meets"][j] else "tab:red" for j in xs]
         ax.scatter(xs, vs, c=colours, s=30, zorder=3)
         for level in claim["aim_levels"]:
             ax.axhline(level, color="0.4", lw=1, ls="--")

@@ -161,7 +161,10 @@ def robustness_table(m: Section) -> list[str]:
     claims = m.get("claims") or {}
     if not models or not claims:
         return []
-    rows = [[f"`{key}`", c.get("aim", ""), *(_f(v, ".3g") + ("" if ok is None else " ✓" if ok else " ✗")
+    def mark(ok: bool | None, value: Any) -> str:
+        return "" if value is None else " (out of domain)" if ok is None else " ✓" if ok else " ✗"
+
+    rows = [[f"`{key}`", c.get("aim", ""), *(_f(v, ".3g") + mark(ok, v)
                                             for v, ok in zip(c.get("values", []), c.get("meets", []), strict=False)),
              f"{c.get('holds')}/{c.get('of')}"] for key, c in claims.items()]
     return _table(["claim", "aim", *models, "holds"], rows)

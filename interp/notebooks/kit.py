@@ -87,7 +87,9 @@ def aims_markdown(metrics: Mapping[str, Any]) -> str:
     """A markdown list with each measured claim of the section against its aim (the section's ``aims``: what
     this suite holds its reference models to), e.g. "- `window_removed` >= 0.6: **missed** (0.512)";
     "" when the section judged none."""
-    lines = [f"- `{name}` {v['aim']}: {'met' if v['met'] else '**missed**'} ({fmt(v['value'], '.3g')})"
+    lines = [f"- `{name}` {v['aim']}: "
+             + ("not judged (out of the instrument's domain)" if v.get("out_of_domain") else
+                "met" if v["met"] else "**missed**") + f" ({fmt(v['value'], '.3g')})"
              for name, v in (metrics.get("aims") or {}).items() if v.get("value") is not None]
     return "**Aims** (this model against what the reference models are held to):\n" + "\n".join(lines) if lines else ""
 
