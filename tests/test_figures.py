@@ -317,6 +317,20 @@ def test_claims_hand_computed():
     assert set(numbers["memorization"]) == {"nn_ratio"}  # no bool, no text, no seed
 
 
+def test_table1_on_a_world_model_uses_the_solver_asked_for(tmp_path, tiny_run, cache):
+    """--option table1.solver=torch reaches the rooms probe (it used to be accepted and ignored) and agrees
+    with the default liblinear solver."""
+    from interp.figures import run_figure
+
+    got = {}
+    for solver in ("liblinear", "torch"):
+        ctx = FigureContext(out=tmp_path / solver, quick=True, checkpoint=tiny_run, progress=False,
+                            options={"table1": {"solver": solver, "draws": 1}})
+        got[solver] = run_figure("table1", ctx).metrics
+    assert got["liblinear"]["solver"].startswith("LinearSVC") and got["torch"]["solver"].startswith("TorchLinearSVM")
+    assert abs(got["liblinear"]["accuracy"] - got["torch"]["accuracy"]) <= 0.05
+
+
 def test_summary_tables_by_hand():
     from interp.figures.summary import summary_markdown
 

@@ -538,5 +538,6 @@ def probe_values(trained: dict[str, Any], control: dict[str, Any]) -> dict[str, 
         "draws": trained["draws"], "feature_dim": trained["feature_dim"],
         "chosen_C": [d["C"] for d in trained["per_draw"]],
         "chosen_C_random_d": [d["C"] for d in control["per_draw"]],
-        "protocol": "D conv blocks max-pooled to 4x4, concatenated, standardised; LinearSVC, C on validation",
+        "solver": trained["solver"],
+        "protocol": "D conv blocks max-pooled to 4x4, concatenated, standardised; linear L2-SVM, C on validation",
     }

@@ -76,7 +76,8 @@ def table1(ctx: FigureContext) -> FigureResult:
     """Linear L2-SVM probe on D's features, trained D vs random D, on the model's world.
 
     Options (``--option table1.KEY=VALUE``): ``label``, ``labels_per_class``, ``n_train``,
-    ``n_test``, ``draws``, ``Cs`` (list), ``jobs`` (classes fitted in parallel; default all cores)."""
+    ``n_test``, ``draws``, ``Cs`` (list), ``jobs`` (classes fitted in parallel; default all cores),
+    ``solver`` (``liblinear``, the default here, or ``torch``)."""
     ctx.check_options("table1", OPTIONS)
     if ctx.data == CIFAR:
         return table1_cifar10(ctx)
@@ -94,7 +95,9 @@ def table1(ctx: FigureContext) -> FigureResult:
     settings = {"label": opt("label", LABELS[world]), "labels_per_class": opt("labels_per_class"),
                 "limit_train": int(opt("n_train", sizes["n_train"])), "limit_test": int(opt("n_test", sizes["n_test"])),
                 "draws": int(opt("draws", sizes["draws"])), "Cs": tuple(opt("Cs", CS)), "n_jobs": int(opt("jobs", -1)),
-                "seed": ctx.seed, "progress": ctx.progress}
+                "seed": ctx.seed, "progress": ctx.progress, "solver": str(opt("solver", "liblinear"))}
+    if settings["solver"] == "torch":
+        settings["device"] = ctx.device
     trained = run_probe(gan.path, world, **settings)
     control = run_probe(gan.path, world, random_d=True, **settings)
     values = {**probe_values(trained, control), "epoch": gan.meta.get("epoch")}
