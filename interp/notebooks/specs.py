@@ -34,7 +34,7 @@ COMMON_PARAMS: tuple[Param, ...] = (
 )
 
 PROBE_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
-    Param("LABEL", None, "label to predict; None: rooms 'window_count' (4 classes), faces 'attribute:smiling'"),
+    Param("LABEL", None, "label to predict; None: rooms 'has_bed' (bed or not), faces 'attribute:smiling'"),
     Param("LABELS_PER_CLASS", None, "labelled examples per class per draw (Table 2 style: 100); None: all"),
     Param("N_TRAIN", None, "train images; None: 1000 (600 if QUICK)"),
     Param("N_TEST", None, "test images; None: 1000 (300 if QUICK)"),
