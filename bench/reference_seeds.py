@@ -15,7 +15,8 @@ and the sample grids, about 12 MB per run (under the device tool's 16 MiB per fi
 (commands, wall times, return codes, hardware). Unpack with ``tar -xf ref-rooms-s1.tar -C runs/`` and use
 the folders with ``python -m interp.figures --robustness runs/ref-rooms-s0 runs/ref-rooms-s1 ...``.
 
-The device call (the H200 image has torch but not this package; training needs nothing else of ours;
+The device call (the H200 image has torch, numpy, safetensors, pillow and tqdm, all that training needs,
+but not this package, which runs from the checkout;
 4 runs, a 10-minute cap per call, so stop at 540 s and resume in a second call if needed):
 
     PYTHONPATH=$PWD OMP_NUM_THREADS=2 python3 bench/reference_seeds.py --device cuda --out /tmp/runs \

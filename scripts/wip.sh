@@ -6,7 +6,8 @@
 #   bash scripts/wip.sh restore runs/ref-rooms-s0   # zoo/wip/rooms-s0 -> runs/ref-rooms-s0, then resume:
 #   OMP_NUM_THREADS=1 python -m interp.train --out runs/ref-rooms-s0 --resume --no-progress
 #
-# `save` copies into a temporary folder and swaps it in, so an interrupted save leaves the old state whole.
+# `save` copies into a temporary folder and swaps it in, so an interrupted save leaves the old state whole
+# (in zoo/wip/<name>.old if it stopped between the two renames; `restore` looks there too).
 # `restore` refuses to overwrite a run that is further along than the saved state.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -22,6 +23,7 @@ case $action in
   save)
     [ -f "$run/checkpoints/latest.safetensors" ] || { echo "wip.sh: no $run/checkpoints/latest.safetensors" >&2; exit 1; }
     tmp=$(mktemp -d "zoo/wip/.$name.XXXX") && chmod 755 "$tmp"
+    trap 'rm -rf "$tmp"' EXIT   # an interrupted save leaves no half-copied folder behind
     cp "$run/checkpoints/latest.safetensors" "$run/checkpoints/latest.json" "$tmp/"
     for e in 001 005; do
       [ -f "$run/checkpoints/epoch_$e.safetensors" ] && cp "$run/checkpoints/epoch_$e".{safetensors,json} "$tmp/"
@@ -33,6 +35,8 @@ case $action in
     echo "[wip] saved $run at step $(step_of "$wip/latest.json") -> $wip"
     ;;
   restore)
+    # a save interrupted between its two renames left the previous state in $wip.old
+    [ -f "$wip/latest.safetensors" ] || [ ! -f "$wip.old/latest.safetensors" ] || mv "$wip.old" "$wip"
     [ -f "$wip/latest.safetensors" ] || { echo "wip.sh: no saved state $wip" >&2; exit 1; }
     have=$(step_of "$run/checkpoints/latest.json") saved=$(step_of "$wip/latest.json")
     if [ "$have" -ge "$saved" ]; then echo "[wip] $run is at step $have >= saved $saved: left as it is"; exit 0; fi

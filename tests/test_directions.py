@@ -169,8 +169,8 @@ def test_outside_change_counts_only_pixels_away_from_the_target():
 
     z0 = torch.tensor([[0.5, 0.0], [-3.0, 1.0]])
     along = score_direction(HalvesG(), torch.tensor([1.0, 0.0]), measure, "window", z0, region=region)
-    # walker 0 has its window in both end frames (red 0.5 ± 2 > 0 only at +2): the left half is inside the
-    # target at t = +2, so only the unchanged right half is outside; walker 1 never draws one (red -5 .. -1):
+    # walker 0 draws its window only at the last frame (red 0.5 ± 2 > 0 only at +2): its left half counts as
+    # the target's, so only the unchanged right half is outside; walker 1 never draws one (red -5 .. -1):
     # its left half changes by 4 over a span of 4 -> per step: 4 changed pixels · (4 / 3 channels) / 12 outside
     assert along["outside_change"] == pytest.approx((4 * 4 / 3) / 12 / 4)
     assert along["pixel_change"] == pytest.approx((8 * 4 / 3) / 16 / 4)

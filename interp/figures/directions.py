@@ -20,11 +20,13 @@ means and a random control, all scored with one yardstick (:mod:`interp.analysis
   {−2, −1, 0, 1, 2} along each unit direction: ``relative_effect`` = the attribute's change per unit step
   over its spread (std over the pool), ``monotonicity`` = Spearman ρ(t, attribute), ``relative_entanglement``
   = the other attributes' mean |change| per step over their spreads, ``pixel_change`` = mean |pixel change|
-  per unit step. ``not_found``: attributes no method moves more than the random control.
+  per unit step, and for rooms ``outside_change`` = the same over the pixels where the segmenter places the
+  target class in neither end frame (null for faces). ``not_found``: attributes no method moves more than
+  the random control.
 
 Writes ``directions_walks.png`` (each method's direction per attribute walked from one fresh sample, the
-measured attribute under each frame), ``directions_scores.png`` (the four scores per method and
-attribute) and ``directions_sample_sheet.png`` (the numbered pool); the ``directions`` section of
+measured attribute under each frame), ``directions_scores.png`` (four scores per method and
+attribute; for rooms the last panel is ``outside_change`` instead of ``pixel_change``) and ``directions_sample_sheet.png`` (the numbered pool); the ``directions`` section of
 ``metrics.json``.
 """
 

@@ -259,7 +259,7 @@ def fig6(ctx: FigureContext, boxes: str | Path | Sequence[np.ndarray] | None = N
         return FigureResult([], ctx.record("fig6", gan, values))
     model = ctx.model_label(gan)
     domain = ctx.domain_check(gan) if meter is not None else {}
-    title = fig6_title(data, model) + aims_title(claim_verdicts("fig6", data.numbers)) + domain_title(domain)
+    title = fig6_title(data, model) + aims_title(claim_verdicts("fig6", {**data.numbers, **domain})) + domain_title(domain)
     png = save_figure(plot_fig6(data, title), ctx.png("fig6_forget_windows.png"))
     values = {**data.numbers, "annotated_latents": f"sample_z({n_annot}, seed={ctx.seed})",
               "eval_latents": f"sample_z({n_annot + n_eval}, seed={ctx.seed})[{n_annot}:]",

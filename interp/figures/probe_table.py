@@ -1,7 +1,7 @@
 """Tables 1–2 as a figure: the discriminator's features probed with a linear L2-SVM, trained vs random D.
 
 The paper's protocol (:mod:`interp.analysis.probe`: every conv block of D max-pooled to 4×4 and concatenated,
-standardised, LinearSVC with C chosen on a validation split, mean ± std over label draws) on the
+standardised, a linear L2-SVM (LinearSVC by default) with C chosen on a validation split, mean ± std over label draws) on the
 embedded world the model was trained on, with a label that world carries: rooms → ``has_bed``
 (bed or not), faces → ``attribute:smiling`` (``--option table1.label=window_count`` for the number of
 windows). The same protocol on a freshly initialised D

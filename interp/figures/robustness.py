@@ -92,10 +92,12 @@ def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
                 log(f"[robustness] {label}: {o.name} ({o.seconds:.0f} s)")
                 by_label[label][o.name] = o.metrics
     else:
+        contexts: dict[str, FigureContext] = {}  # one per model: its models and instruments stay loaded
         for label, name, s in tasks:
             log(f"[robustness] {label}: {name}")
+            ctx = contexts.setdefault(label, FigureContext(**s))
             try:
-                by_label[label][name] = run_figure(name, FigureContext(**s)).metrics
+                by_label[label][name] = run_figure(name, ctx).metrics
             except (ValueError, OSError) as exc:
                 failed(label, name, exc)
     per_model = [{n: by_label[label][n] for n in names if n in by_label[label]} for label in labels]
