@@ -341,7 +341,7 @@ def test_summary_tables_by_hand():
         "directions": {"attributes": ["smiling"], "instrument": "face_attributes", "n_pool": 10, "n_walk": 2,
                        "methods": {"sefa": {"smiling": {"relative_effect": 0.5, "monotonicity": 0.6,
                                                         "relative_entanglement": 0.1, "outside_change": None}},
-                                   "random": {}},
+                                   "exemplar_mean": {}, "random": {}},
                        "best_method": {"smiling": "sefa"}, "not_found": []},
         "dissection": {"layer": "up2.act", "n_units": 64, "n_fit": 3, "n_eval": 4, "counts": [1, 2],
                        "ablated_classes": ["bed"],
@@ -360,6 +360,7 @@ def test_summary_tables_by_hand():
     assert "| `sefa` | 0.50 / +0.60 / 0.10 |" in text and "| `random` | — |" in text and "smiling: `sefa`" in text
     assert "| bed | 10.0% | 7 (0.250) | 0.30 [0.20, 0.40] (0.00) | 0.50 [0.40, 0.60] (0.10) |" in text
     assert "| `iou` | 0.10 | 0.20 |" in text
+    assert text.index("`sefa`") < text.index("`exemplar_mean`") < text.index("| `random` | —")  # the figure's order
     assert "| `fig6.window_removed` | >= 0.6 | 0.71 ✓ | 0.5 ✗ | 1/2 |" in text
     assert "##" not in summary_markdown({}).split("\n", 2)[2]  # no sections, no tables
 

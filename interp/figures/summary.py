@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from interp.analysis.directions import METHODS
+from interp.analysis.dissection import WINDOW_RANKINGS
 from interp.analysis.robustness import claim_verdicts
 from interp.figures.metrics import read_metrics
 from interp.io.atomic import atomic_write_text
@@ -119,8 +121,9 @@ def directions_table(m: Section) -> list[str]:
     lines = ["Cells: relative effect (σ per unit step) / Spearman ρ / relative entanglement"
              + (" / pixel change outside the target" if outside else "") + f" — {m.get('instrument')}, "
              f"pool {m.get('n_pool')}, {m.get('n_walk')} walkers.", ""]
-    lines += _table(["method", *attributes], [[f"`{meth}`", *(cell(per.get(a)) for a in attributes)]
-                                              for meth, per in methods.items()])
+    order = [x for x in METHODS if x in methods] + sorted(set(methods) - set(METHODS))  # the figure's order
+    lines += _table(["method", *attributes], [[f"`{meth}`", *(cell(methods[meth].get(a)) for a in attributes)]
+                                              for meth in order])
     best = m.get("best_method") or {}
     lines += ["", "Best per attribute: " + ", ".join(f"{a}: `{best.get(a)}`" for a in attributes)
               + "; no method beats the random control on: " + (", ".join(m.get("not_found") or []) or "none") + "."]
@@ -151,8 +154,10 @@ def dissection_tables(m: Section) -> list[str]:
     if w:
         removed = w.get("removed") or {}
         lines += ["", "Windows, units chosen three ways (fraction removed at each k):", ""]
+        order = [r for r in (*WINDOW_RANKINGS, "random") if r in removed] + sorted(
+            set(removed) - {*WINDOW_RANKINGS, "random"})
         lines += _table(["ranking", *(f"k = {k}" for k in counts)],
-                        [[f"`{r}`", *(_f(v, ".2f") for v in vals)] for r, vals in removed.items()])
+                        [[f"`{r}`", *(_f(v, ".2f") for v in removed[r])] for r in order])
     return lines
 
 
