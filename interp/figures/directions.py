@@ -123,7 +123,7 @@ def plot_scores(metrics: Mapping[str, Any], title: str) -> Figure:
               ("relative_entanglement", "other attributes per step / σ  (lower: cleaner)"),
               ("pixel_change", "mean |pixel change| per unit step"))
     if any(s.get("outside_change") is not None for per in metrics["methods"].values() for s in per.values()):
-        panels = (*panels[:3], ("outside_change", "|pixel change| outside the target per step  (lower: local)"))
+        panels = (*panels[:3], ("outside_change", "|pixel change| outside target / step  (lower: local)"))
     W, H = 12.0, 3.4 + 0.2 * title.count("\n")
     fig = new_figure(W, H)
     fig.suptitle(title, fontsize=TITLE_FONT, y=0.99, va="top")
