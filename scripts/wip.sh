@@ -15,14 +15,16 @@ usage() { echo "usage: bash scripts/wip.sh save|restore runs/ref-<world>-s<seed>
 [ $# -eq 2 ] || usage
 action=$1 run=${2%/}
 name=$(basename "$run"); name=${name#ref-}
-wip=zoo/wip/$name
+root=${INTERP_WIP_DIR:-zoo/wip}   # (tests point this elsewhere)
+mkdir -p "$root"
+wip=$root/$name
 step_of() {  # the step recorded beside a latest checkpoint, or -1
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("step", -1))' "$1" 2>/dev/null || echo -1
 }
 case $action in
   save)
     [ -f "$run/checkpoints/latest.safetensors" ] || { echo "wip.sh: no $run/checkpoints/latest.safetensors" >&2; exit 1; }
-    tmp=$(mktemp -d "zoo/wip/.$name.XXXX") && chmod 755 "$tmp"
+    tmp=$(mktemp -d "$root/.$name.XXXX") && chmod 755 "$tmp"
     trap 'rm -rf "$tmp"' EXIT   # an interrupted save leaves no half-copied folder behind
     cp "$run/checkpoints/latest.safetensors" "$run/checkpoints/latest.json" "$tmp/"
     for e in 001 005; do
