@@ -178,7 +178,8 @@ def test_removal_interval_by_hand():
 @pytest.mark.skipif("rooms" not in shipped_models(), reason="no shipped rooms model in zoo/")
 def test_dropping_a_class_top_units_on_the_shipped_model_beats_random_units():
     """On the shipped (trained) rooms model with the shipped segmenter: the 4 window units of highest IoU
-    remove more of the windows than 4 random units (2 draws), on 64 fresh samples."""
+    remove more of the windows than 4 random units (2 draws), on 64 fresh samples: the lower end of the
+    drop's 95 % bootstrap interval lies above the random units' removal."""
     from interp.analysis.forget import ClassMeter
     from interp.core.latent import sample_z
     from interp.instruments import get_instrument
@@ -191,7 +192,7 @@ def test_dropping_a_class_top_units_on_the_shipped_model_beats_random_units():
     d = dissect(gan.G, "up2.act", z[:128], z[128:], meter, classes=["window"], counts=[4], n_random=2, n_causal=16)
     e = d.metrics()["classes"]["window"]
     assert e["share_before"] > 0.02
-    assert e["removed_ranked"][0] > e["removed_random"][0] + 0.05, e
+    assert e["removed_ranked_ci"][0][0] > e["removed_random"][0], e
 
 
 # ------------------------------------------------------------------------------------------ explorer
