@@ -20,8 +20,10 @@ from interp.instruments import (
     fd_with_floor,
     frechet_distance,
     get_instrument,
+    nearest_neighbour_distances,
     predict_attributes,
     registry,
+    sample_diversity,
     segment,
     stored_metrics,
     train_attribute_classifier,
@@ -182,6 +184,33 @@ def test_frechet_distance_closed_forms():
     assert np.isfinite(frechet_distance(low, low + 1.0))
     with pytest.raises(ValueError):
         frechet_distance(x, x[:, :3])
+
+
+def test_nearest_neighbour_distances_by_hand():
+    f = np.array([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+    assert nearest_neighbour_distances(f) == pytest.approx([1.0, np.hypot(3, 3), 1.0])
+    # relative: over the median pairwise distance (1, sqrt(18), 5 -> median sqrt(18))
+    assert nearest_neighbour_distances(f, relative=True) == pytest.approx([1 / np.hypot(3, 3), 1.0, 1 / np.hypot(3, 3)])
+    assert nearest_neighbour_distances(7 * f, relative=True) == pytest.approx(nearest_neighbour_distances(f, relative=True))
+    with pytest.raises(ValueError):
+        nearest_neighbour_distances(f[:1])
+
+
+def test_sample_diversity_flags_a_generator_that_repeats_itself():
+    rng = np.random.default_rng(0)
+    real = rng.normal(size=(500, 40))
+    shares = [sample_diversity(np.random.default_rng(s).normal(size=(500, 40)), real)["near_duplicate_share"]
+              for s in range(1, 6)]
+    assert 0.0 < np.mean(shares) < 0.12  # same distribution: about the real set's 5 %
+    # less spread is not repetition: the same samples at 0.7 times the scale are not flagged
+    shrunk = sample_diversity(0.7 * np.random.default_rng(1).normal(size=(500, 40)), real)
+    assert shrunk["near_duplicate_share"] < 0.12 and shrunk["nn_distance_ratio"] == pytest.approx(0.7, rel=0.1)
+    # 50 layouts, each drawn 10 times with small changes: nearly every sample has a near-duplicate
+    repeats = np.repeat(rng.normal(size=(50, 40)), 10, axis=0) + 0.05 * rng.normal(size=(500, 40))
+    d = sample_diversity(repeats, real)
+    assert d["near_duplicate_share"] > 0.9 and d["nn_distance_ratio"] < 0.2
+    with pytest.raises(ValueError, match="same shape"):
+        sample_diversity(real[:100], real)
 
 
 def test_fd_floor_below_corrupted_sets(seg, faces_net, cache):

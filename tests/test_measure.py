@@ -44,6 +44,8 @@ def test_rooms_generator_numbers(tiny_checkpoint) -> None:
     assert res["real"]["share_with_window"] > 0.5 and res["real"]["share_with_bed"] > 0.5
     # an untrained generator's noise is much farther from real rooms than real rooms are from each other
     assert res["fd"] > 3 * res["fd_floor"]
+    d = res["diversity"]
+    assert 0 <= d["near_duplicate_share"] <= 1 and d["near_duplicate_share_real"] == 0.05 and d["nn_distance_ratio"] > 0
 
 
 def test_needs_a_world_checkpoint(tiny_checkpoint, capsys: pytest.CaptureFixture[str]) -> None:

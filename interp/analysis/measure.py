@@ -9,7 +9,9 @@ smiling / eyeglasses / male and the spread of measured yaw (looking left: yaw < 
 > 0.25). Every number is given for real held-out renders beside it, plus the Fréchet distance of
 the samples and the real-vs-real floor (in the features of the world's Fréchet feature net, see
 :func:`interp.instruments.registry.frechet_instrument`), and whether the samples lie in the domain of
-the measuring instrument (``in_domain``, ``domain_distance``: :mod:`interp.instruments.domain`).
+the measuring instrument (``in_domain``, ``domain_distance``: :mod:`interp.instruments.domain`), and how
+often the generator repeats itself (``diversity``: the share of samples with a near-duplicate among the
+others, against the real renders' 5 % by construction: :func:`interp.instruments.frechet.sample_diversity`).
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from interp.data.base import to_uint8_image
 from interp.instruments import (
     FaceAttributeNet,
     class_fractions,
-    fd_with_floor,
+    extract_features,
+    frechet_distance,
     get_instrument,
     predict_attributes,
+    sample_diversity,
     segment,
     window_boxes,
 )
@@ -90,13 +94,16 @@ def measure_generator(gan: LoadedGAN, n: int = 500, seed: int = 0, progress: boo
         gen, real = faces_numbers(fake, att), faces_numbers(np.asarray(real_b), att)
     features = frechet_instrument(world, quick_instruments)
     net = get_instrument(features, quick=quick_instruments, progress=progress)
-    fd = fd_with_floor(net, np.asarray(real_a), np.asarray(real_b), fake)
+    feats_a, feats_b, feats_fake = (extract_features(net, x) for x in (np.asarray(real_a), np.asarray(real_b), fake))
+    fd = {"fd": frechet_distance(feats_fake, feats_a), "fd_floor": frechet_distance(feats_b, feats_a)}
+    diversity = {k: round(v, 4) for k, v in sample_diversity(feats_fake, feats_b).items()}
     domain = check_domain(get_domain(WORLD_INSTRUMENTS[world][0], image_size=size, quick=quick_instruments,
                                      progress=progress), measuring, fake)
     return {
         "checkpoint": str(gan.path), "world": world, "step": gan.meta.get("step"), "epoch": gan.meta.get("epoch"),
         "n": n, "seed": seed, "generated": gen, "real": real,
         "fd": round(fd["fd"], 4), "fd_floor": round(fd["fd_floor"], 4), "fd_features": features,
+        "diversity": diversity,
         **domain.as_metrics(),
     }
 

@@ -7,6 +7,8 @@
   net trained with light photometric augmentation only, no checkerboards or JPEG blocks, so that it sees
   a generator's artefacts; quick mode: the quick instrument). FD is a distance to the world's renders, valid however far the samples are, so it
   carries no ``in_domain`` flag; n = 500 (quick: 64) generated = n real, so both carry the same finite-sample bias.
+  ``near_duplicate_share`` and ``nn_distance_ratio`` (:func:`interp.instruments.sample_diversity`, same
+  features, against the ``val`` renders) say whether the generator repeats itself.
 * ``memorization``: generated samples beside their nearest training image and nearest held-out
   image. Distance: pixel L2 on 32×32 (area-downsampled) images in [0, 1], reported as RMS per
   pixel value (the paper's authors de-duplicated on 32×32 crops; pixel distance is what a copy would
@@ -50,6 +52,8 @@ def plot_samples(data: SampleData, title: str) -> Figure:
     imgs[:k] = data.images
     if data.fd is not None:
         sub = f"FD {data.fd:.2f} vs held-out renders (real-vs-real floor {data.fd_floor:.2f}; n = {data.n})"
+        if "near_duplicate_share" in data.extra:
+            sub += f"; near-duplicates {data.extra['near_duplicate_share']:.0%} (real 5%)"
     else:
         sub = "FD not measured (no ground truth for this data)"
     return image_table_figure(imgs.reshape(rows, cols, *imgs.shape[1:]), title=f"{title}\n{sub}",

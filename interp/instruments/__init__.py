@@ -19,7 +19,14 @@ from interp.instruments.face_attributes import (
     predict_attributes,
     train_attribute_classifier,
 )
-from interp.instruments.frechet import extract_features, fd_between, fd_with_floor, frechet_distance
+from interp.instruments.frechet import (
+    extract_features,
+    fd_between,
+    fd_with_floor,
+    frechet_distance,
+    nearest_neighbour_distances,
+    sample_diversity,
+)
 from interp.instruments.registry import NAMES, evaluate_instrument, get_instrument, instrument_config, stored_metrics
 from interp.instruments.segmenter import (
     RoomSegmenter,
@@ -33,6 +40,7 @@ from interp.instruments.segmenter import (
 __all__ = [
     "FACE_ATTRIBUTES", "FaceAttributeNet", "NAMES", "RoomSegmenter", "class_fractions", "degrade",
     "evaluate_attributes", "evaluate_instrument", "evaluate_segmenter", "extract_features", "fd_between",
-    "fd_with_floor", "frechet_distance", "get_instrument", "instrument_config", "predict_attributes", "segment",
+    "fd_with_floor", "frechet_distance", "get_instrument", "instrument_config", "nearest_neighbour_distances",
+    "predict_attributes", "sample_diversity", "segment",
     "stored_metrics", "train_attribute_classifier", "train_segmenter", "window_boxes",
 ]

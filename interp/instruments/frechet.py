@@ -82,4 +82,40 @@ def fd_with_floor(extractor: Extractor, real_a: np.ndarray | torch.Tensor, real_
             "fd_floor": frechet_distance(extract_features(extractor, real_b), fa)}
 
 
-__all__ = ["frechet_distance", "extract_features", "fd_between", "fd_with_floor"]
+def nearest_neighbour_distances(features: np.ndarray, relative: bool = False) -> np.ndarray:
+    """(N,) Euclidean distance of each row of ``features`` (N, D) to its nearest *other* row; ``relative``:
+    divided by the median distance between two rows of the set (so that scaling the set changes nothing)."""
+    f = torch.as_tensor(np.asarray(features, np.float64))
+    if f.ndim != 2 or len(f) < 2:
+        raise ValueError(f"need (N, D) features with N >= 2, got {tuple(f.shape)}")
+    d = torch.cdist(f, f)
+    scale = d[~torch.eye(len(f), dtype=torch.bool)].median() if relative else torch.tensor(1.0, dtype=d.dtype)
+    d.fill_diagonal_(float("inf"))
+    return (d.min(dim=1).values / scale).numpy()
+
+
+def sample_diversity(generated: np.ndarray, real: np.ndarray, quantile: float = 0.05) -> dict[str, float]:
+    """How often a generator repeats itself, from features (N, D) of N generated and N real images.
+
+    Both sets are standardised with the real set's mean and std per dimension. Each image's nearest-neighbour
+    distance within its own set is divided by the median distance between two images of that set, so that a
+    generator whose samples vary a little less overall is not mistaken for one that repeats itself.
+    ``near_duplicate_share``: the share of generated images whose relative distance is below the ``quantile``
+    quantile of the real images' (the real set scores ``quantile`` by construction; a generator that draws
+    one layout again and again scores far above it). ``nn_distance_ratio``: median (absolute)
+    nearest-neighbour distance among the generated over the same among the real (below 1: the samples
+    crowd together, the spread is smaller). The sets must be the same size, since NN distances shrink as a
+    set grows."""
+    g, r = np.asarray(generated, np.float64), np.asarray(real, np.float64)
+    if g.shape != r.shape:
+        raise ValueError(f"generated {g.shape} and real {r.shape} features must have the same shape")
+    mu, sd = r.mean(0), r.std(0) + 1e-8
+    g, r = (g - mu) / sd, (r - mu) / sd
+    threshold = float(np.quantile(nearest_neighbour_distances(r, relative=True), quantile))
+    return {"near_duplicate_share": float(np.mean(nearest_neighbour_distances(g, relative=True) < threshold)),
+            "near_duplicate_share_real": float(quantile),
+            "nn_distance_ratio": float(np.median(nearest_neighbour_distances(g)) / np.median(nearest_neighbour_distances(r)))}
+
+
+__all__ = ["frechet_distance", "extract_features", "fd_between", "fd_with_floor", "nearest_neighbour_distances",
+           "sample_diversity"]
