@@ -10,9 +10,9 @@
   this many steps.
 * reference (``--train`` on a GPU): ``runs/rooms-reference`` / ``runs/faces-reference``, the recipe
   of the shipped models (``zoo/``): 50,000 renders, the paper's ``--batch-size 128 --lr 2e-4`` with
-  ``--lr-schedule linear --epochs 25``, widths 32; faces also ``--instance-noise 0.3`` (see
-  :data:`REFERENCE_WORLD_TRAIN`). (The CPU-budget rate, batch 64 / lr 5e-4, collapsed on both worlds in
-  long runs, constant or decaying, between epochs 10 and 15: BENCHMARKS.md.)
+  ``--lr-schedule linear --instance-noise 0.3 --epochs 25``, widths 32, the same on both worlds. (The
+  CPU-budget rate, batch 64 / lr 5e-4, collapsed on both worlds in long runs, constant or decaying,
+  between epochs 10 and 15; rooms without instance noise collapsed by epoch 21: BENCHMARKS.md.)
 * quick (``--quick``): ``runs/quick-rooms`` / ``runs/quick-faces``, a tiny stand-in that trains in
   well under a minute on a CPU (ngf = ndf = 8, 512 training renders, 2 epochs); its epoch-2
   checkpoint stands in for epoch 5 (figures record that in their metrics ``note``).
@@ -39,16 +39,17 @@ QUICK_RUNS: dict[str, str] = {"rooms": "runs/quick-rooms", "faces": "runs/quick-
 DEFAULT_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 32, "ndf": 32, "epochs": 6,
                                  "batch_size": 32, "lr": 5e-4, "keep_epochs": (1, 5), "seed": 0}
 #: ... of the reference recipe (the shipped models; retrained by --train where a GPU is): the paper's
-#: Adam settings (lr 2e-4, beta1 0.5, batch 128), both rates decaying linearly to 0 over 25 epochs.
+#: Adam settings (lr 2e-4, beta1 0.5, batch 128), both rates decaying linearly to 0 over 25 epochs, and
+#: instance noise of std 0.3 on D's inputs, decaying linearly to 0 over the run, on both worlds.
 #: (lr 5e-4 with batch 64 -- the CPU-budget defaults' rate -- mode-collapsed on both worlds, constant or
-#: decaying, between epochs 10 and 15; BENCHMARKS.md, "Reference runs on the CPU".)
+#: decaying, between epochs 10 and 15. Without instance noise, on faces D won from the first steps
+#: (D(G(z)) 0.03-0.07 over steps 0-760) and the GPU sweep's faces runs dropped a yaw mode; on rooms D
+#: gained from epoch 13 and the run collapsed by epoch 20-21 (FD 0.67 at epoch 15, 0.83 at 20, 58 % of the
+#: samples with a near-duplicate). BENCHMARKS.md, "Reference runs on the CPU".)
 REFERENCE_TRAIN: dict[str, Any] = {**DEFAULT_TRAIN, "epochs": 25, "batch_size": 128, "lr": 2e-4,
-                                   "lr_schedule": "linear", "keep_epochs": (1, 5, 10, 15, 20)}
-#: per-world changes to it: on faces D wins from the first steps at these settings (D(G(z)) 0.03-0.07 over
-#: steps 0-760, against 0.10-0.17 at lr 5e-4) and the GPU sweep's faces runs at lr 2e-4 dropped a yaw mode
-#: unless D saw instance noise (0.3: both yaw directions, the best FD of the lr 2e-4 variants), so faces
-#: trains with instance noise of std 0.3, decaying linearly to 0 over the run.
-REFERENCE_WORLD_TRAIN: dict[str, dict[str, Any]] = {"faces": {"instance_noise": 0.3}}
+                                   "lr_schedule": "linear", "instance_noise": 0.3, "keep_epochs": (1, 5, 10, 15, 20)}
+#: per-world changes to it (none today: both worlds train with the same recipe)
+REFERENCE_WORLD_TRAIN: dict[str, dict[str, Any]] = {}
 REFERENCE_N_IMAGES = 50_000
 #: ... and of the quick stand-in (epoch 2 plays epoch 5).
 QUICK_TRAIN: dict[str, Any] = {"preset": "examples", "image_size": 64, "ngf": 8, "ndf": 8, "epochs": 2,
