@@ -9,6 +9,7 @@
 # `save` copies into a temporary folder and swaps it in, so an interrupted save leaves the old state whole
 # (in zoo/wip/<name>.old if it stopped between the two renames; `restore` looks there too).
 # `restore` refuses to overwrite a run that is further along than the saved state.
+# INTERP_WIP_EPOCHS="001 002 005 010" keeps other epoch checkpoints (default: 001 005, for Figs. 2-3).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 usage() { echo "usage: bash scripts/wip.sh save|restore runs/ref-<world>-s<seed>" >&2; exit 2; }
@@ -27,7 +28,7 @@ case $action in
     tmp=$(mktemp -d "$root/.$name.XXXX") && chmod 755 "$tmp"
     trap 'rm -rf "$tmp"' EXIT   # an interrupted save leaves no half-copied folder behind
     cp "$run/checkpoints/latest.safetensors" "$run/checkpoints/latest.json" "$tmp/"
-    for e in 001 005; do
+    for e in ${INTERP_WIP_EPOCHS:-001 005}; do
       [ -f "$run/checkpoints/epoch_$e.safetensors" ] && cp "$run/checkpoints/epoch_$e".{safetensors,json} "$tmp/"
     done
     cp "$run/log.csv" "$run/train_config.json" "$tmp/"

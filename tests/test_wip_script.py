@@ -12,8 +12,8 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "wip.sh"
 
 
-def _run(args: list[str], wip: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "INTERP_WIP_DIR": str(wip)}
+def _run(args: list[str], wip: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "INTERP_WIP_DIR": str(wip), **extra_env}
     return subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True, check=False)
 
 
@@ -24,6 +24,8 @@ def _fake_run(run: Path, step: int) -> None:
     (run / "checkpoints" / "latest.json").write_text(json.dumps({"step": step}))
     (run / "checkpoints" / "epoch_001.safetensors").write_bytes(b"epoch 1")
     (run / "checkpoints" / "epoch_001.json").write_text("{}")
+    (run / "checkpoints" / "epoch_010.safetensors").write_bytes(b"epoch 10")
+    (run / "checkpoints" / "epoch_010.json").write_text("{}")
     (run / "log.csv").write_text("step\n0\n")
     (run / "train_config.json").write_text("{}")
     (run / "samples" / "epoch_001.png").write_bytes(b"png")
@@ -38,6 +40,7 @@ def test_save_restore_and_never_rewind(tmp_path: Path) -> None:
     assert saved.returncode == 0, saved.stderr
     assert (wip / "rooms-s7" / "latest.safetensors").read_bytes() == b"weights at 100"
     assert (wip / "rooms-s7" / "samples" / "epoch_001.png").is_file()
+    assert not (wip / "rooms-s7" / "epoch_010.safetensors").exists()  # by default only epochs 1 and 5
     assert not [p for p in wip.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
     # restore into a fresh place: every file back where the trainer looks for it
     fresh = tmp_path / "elsewhere" / "ref-rooms-s7"
@@ -55,6 +58,17 @@ def test_save_restore_and_never_rewind(tmp_path: Path) -> None:
     again = _run(["restore", str(tmp_path / "third" / "ref-rooms-s7")], wip)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "third" / "ref-rooms-s7" / "checkpoints" / "latest.safetensors").is_file()
+
+
+def test_more_kept_epochs_on_request(tmp_path: Path) -> None:
+    """A run probed at every kept epoch (the CIFAR-10 D of Table 1) keeps them all across machines."""
+    wip, run = tmp_path / "wip", tmp_path / "runs" / "cifar-d"
+    _fake_run(run, 40)
+    assert _run(["save", str(run)], wip, INTERP_WIP_EPOCHS="001 010 015").returncode == 0
+    assert (wip / "cifar-d" / "epoch_010.safetensors").read_bytes() == b"epoch 10"
+    fresh = tmp_path / "elsewhere" / "cifar-d"
+    assert _run(["restore", str(fresh)], wip).returncode == 0
+    assert (fresh / "checkpoints" / "epoch_010.safetensors").is_file() and (fresh / "checkpoints" / "epoch_010.json").is_file()
 
 
 def test_user_errors_are_one_line(tmp_path: Path) -> None:
