@@ -22,6 +22,7 @@ from interp.analysis.arithmetic import (
     custom_equation,
     neighbour_offsets,
     parse_exemplars,
+    success_over_draws,
 )
 from interp.analysis.exemplars import Concept, hand_selection, parse_indices, select_exemplars
 from interp.analysis.turn import compute_turn, select_turn_exemplars, spearman, turn_vector, walk_along
@@ -111,6 +112,25 @@ def test_arithmetic_known_answer_on_linear_generator():
     # the wrong target fails: a − b + c is not a woman
     wrong = compute_arithmetic(G, z, custom_equation("x", ["a", "b", "c", "r"]), groups, toy_predict)
     assert wrong.success is None and wrong.latent_hits is None  # no target attributes: not measured
+
+
+def test_success_over_draws_on_linear_generator():
+    """Random exemplar triples from the confident samples: on a linear generator every draw succeeds, latent
+    and pixel alike; a concept with too few confident samples gives no draws and says why."""
+    rng = np.random.default_rng(1)
+    z = torch.from_numpy(rng.uniform(-1, 1, (300, NZ)).astype(np.float32))
+    z[:, :2] = torch.from_numpy(rng.choice([-1.0, 1.0], (300, 2)).astype(np.float32))  # well-separated concepts
+    G = ToyG().eval()
+    with torch.no_grad():
+        pool_pred = toy_predict(G(z))
+    d = success_over_draws(G, z, SMILING_MAN, toy_predict, pool_pred, n_draws=5, seed=0)
+    assert d["n_draws"] == 5 and d["success_mean"] == 1.0 and d["success_std"] == 0.0
+    assert d["pixel_baseline_success_mean"] == 1.0
+    assert success_over_draws(G, z, SMILING_MAN, toy_predict, pool_pred, n_draws=5, seed=0) == d  # seeded
+    few = {k: v.copy() for k, v in pool_pred.items()}
+    few["smiling"][:] = 0.0  # nobody smiles: no smiling woman to draw
+    none = success_over_draws(G, z, SMILING_MAN, toy_predict, few, n_draws=5)
+    assert none["n_draws"] == 0 and "smiling woman" in none["note"]
 
 
 def test_pixel_baseline_is_mean_image_arithmetic():

@@ -206,8 +206,47 @@ def compute_arithmetic(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
     return res
 
 
+def success_over_draws(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equation, predict: Predictor,
+                       pool_pred: dict[str, np.ndarray], n_draws: int = 30, confidence: float = CONFIDENCE,
+                       k: int = 3, seed: int = 0) -> dict[str, Any]:
+    """The arithmetic of ``equation`` repeated with ``n_draws`` random exemplar triples instead of the
+    classifier's top 3: per draw, k exemplars per concept drawn (seeded, without overlap) from the pool
+    samples (``z_pool`` (N, nz), predictions ``pool_pred``) whose concept score is >= ``confidence``.
+
+    One equation's ``success`` rests on one choice of 9 exemplars and moves by 0.5 or more between choices;
+    this is the same number averaged over choices: ``success_mean`` / ``success_std``, the same for the
+    pixel baseline, and ``n_draws`` (0 with a ``note`` when a concept has fewer than k confident samples)."""
+    rng = np.random.default_rng([seed, 7])
+    candidates = [np.flatnonzero(c.score(pool_pred) >= confidence) for c in equation.concepts]
+    short = [c.name for c, idx in zip(equation.concepts, candidates, strict=True) if len(idx) < 2 * k]
+    if short:
+        return {"n_draws": 0, "note": f"fewer than {2 * k} pool samples reach confidence {confidence:g} for {short}"}
+    latent, pixel = [], []
+    for d in range(n_draws):
+        groups: list[list[int]] = []
+        used: set[int] = set()
+        for idx in candidates:
+            free = np.array([i for i in idx if int(i) not in used])
+            if len(free) < k:
+                break
+            pick = [int(i) for i in rng.choice(free, k, replace=False)]
+            groups.append(pick)
+            used.update(pick)
+        if len(groups) < 3:
+            continue
+        r = compute_arithmetic(G, z_pool, equation, groups, predict, seed=[seed, 1000 + d])
+        latent.append(r.success)
+        pixel.append(r.pixel_success)
+    if not latent:
+        return {"n_draws": 0, "note": "the concepts' confident samples overlap too much to draw disjoint exemplars"}
+    return {"n_draws": len(latent), "confidence": confidence,
+            "success_mean": round(float(np.mean(latent)), 4), "success_std": round(float(np.std(latent)), 4),
+            "pixel_baseline_success_mean": round(float(np.mean(pixel)), 4),
+            "pixel_baseline_success_std": round(float(np.std(pixel)), 4)}
+
+
 __all__ = ["DEFAULT_EQUATIONS", "NOISE", "N_NEIGHBOURS", "SMILING_MAN", "WOMAN_WITH_GLASSES", "ArithmeticResult",
-           "Equation", "compute_arithmetic", "custom_equation", "neighbour_offsets"]
+           "Equation", "compute_arithmetic", "custom_equation", "neighbour_offsets", "success_over_draws"]
 
 
 
@@ -264,6 +303,14 @@ class Fig7Data:
     pool: SamplePool
     pool_pred: dict[str, np.ndarray] | None
     notes: list[str] = field(default_factory=list)
+    draws: dict[str, dict[str, Any]] = field(default_factory=dict)  # equation name -> success_over_draws(...)
+
+    def draws_means(self) -> tuple[float | None, float | None]:
+        """(latent, pixel) success averaged over exemplar draws and equations (None: no draws)."""
+        ok = [d for d in self.draws.values() if d.get("n_draws")]
+        if not ok:
+            return None, None
+        return (float(np.mean([d["success_mean"] for d in ok])), float(np.mean([d["pixel_baseline_success_mean"] for d in ok])))
 
     @property
     def success(self) -> float | None:
@@ -286,9 +333,12 @@ class Fig7Data:
 
 def compute_fig7(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None, seed: int = 0,
                  n_pool: int = 1000, picks: dict[str, tuple[Equation, list[list[int]]]] | None = None,
-                 confidence: float = CONFIDENCE, equations: Sequence[Equation] = DEFAULT_EQUATIONS) -> Fig7Data:
+                 confidence: float = CONFIDENCE, equations: Sequence[Equation] = DEFAULT_EQUATIONS,
+                 n_draws: int = 0) -> Fig7Data:
     """Exemplars (``picks`` by hand, else by ``predict``) and arithmetic for every equation. With neither
-    a classifier nor picks there is nothing to compute (``results`` is empty, ``notes`` says why)."""
+    a classifier nor picks there is nothing to compute (``results`` is empty, ``notes`` says why).
+    ``n_draws`` > 0 repeats each classifier-picked equation with that many random exemplar triples
+    (:func:`success_over_draws`, in ``draws``)."""
     picks = picks or {}
     pool = sample_pool(G, cfg, n_pool, seed)
     pool_pred = predict(pool.images) if predict is not None else None
@@ -315,7 +365,12 @@ def compute_fig7(G: torch.nn.Module, cfg: ModelConfig, predict: Predictor | None
     for i, (eq, sels) in enumerate(todo):
         results.append(compute_arithmetic(G, pool.z, eq, [s.indices for s in sels], predict, seed=[seed, i],
                                           pool_pred=pool_pred))
-    return Fig7Data(results, {eq.name: sels for eq, sels in todo}, pool, pool_pred, notes)
+    draws = {}
+    if n_draws > 0 and predict is not None and pool_pred is not None:
+        for eq, sels in todo:
+            if eq.target.attributes and all(s.method == "classifier" for s in sels):
+                draws[eq.name] = success_over_draws(G, pool.z, eq, predict, pool_pred, n_draws, confidence, seed=seed)
+    return Fig7Data(results, {eq.name: sels for eq, sels in todo}, pool, pool_pred, notes, draws)
 
 
 
