@@ -216,6 +216,10 @@ def test_turn_vector_on_toy_generator_gives_negative_spearman():
     with torch.no_grad():
         torch.testing.assert_close(res.images[:, 3], G(z[rows]))  # t = 0 is the sample itself
     torch.testing.assert_close(walk_along(z[:2], v, np.array([0.0, 2.0]))[:, 1], z[:2] + 2 * v)
+    # smoothness by hand: an even ramp spreads the change over the 6 steps, a snap puts it all in one
+    res.yaw = np.array([[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [0.9, 0.9, 0.9, -0.9, -0.9, -0.9, -0.9]])
+    assert res.largest_step_share == pytest.approx((1 / 6 + 1) / 2)
+    assert res.summary()["yaw_largest_step_share_even"] == pytest.approx(1 / 6, abs=1e-4)
 
 
 def test_turn_selection_falls_back_and_notes_it():

@@ -147,6 +147,18 @@ class TurnResult:
         each = [v for v in (self.spearman_random_each or []) if v is not None]
         return float(np.mean(each)) if each else None
 
+    @property
+    def largest_step_share(self) -> float | None:
+        """How abruptly the pose turns: per walk, the largest |yaw change| between neighbouring steps over the
+        sum of all of them (1 / (T − 1) for a perfectly even turn, 1 for a single jump), mean over walks with
+        any change. Spearman ρ is blind to this: a snap and an even turn are both monotone."""
+        if self.yaw is None or self.yaw.shape[1] < 2:
+            return None
+        d = np.abs(np.diff(self.yaw, axis=1))              # (R, T-1)
+        total = d.sum(1)
+        ok = total > 1e-9
+        return float((d.max(1)[ok] / total[ok]).mean()) if ok.any() else None
+
     def summary(self) -> dict[str, Any]:
         """JSON-able numbers (for metrics.json)."""
         def r(v: Any) -> float | None:
@@ -175,6 +187,8 @@ class TurnResult:
                 "yaw_mean_per_step": [r(v) for v in yaw.mean(0)],
                 "yaw_change_mean": r((yaw[:, -1] - yaw[:, 0]).mean()),
                 "yaw_change_random_direction_mean": r((yaw_random[..., -1] - yaw_random[..., 0]).mean()),
+                "yaw_largest_step_share": r(self.largest_step_share),
+                "yaw_largest_step_share_even": r(1 / (len(self.steps) - 1)) if len(self.steps) > 1 else None,
             })
         return out
 

@@ -15,7 +15,8 @@ Number: ``spearman`` = Spearman's ρ between the step t and the measured yaw ove
 (pooled across samples). v points from right- to left-looking and yaw < 0 is looking left, so a
 working turn vector gives ρ near −1 (the aim for the reference models is |ρ| >= 0.9); ``spearman_per_row`` /
 ``spearman_per_row_mean`` measure each walk alone; ``spearman_random_direction`` is the control: the
-same walks along 4 random directions of the same length (mean ρ; should be near 0). Without a yaw regressor
+same walks along 4 random directions of the same length (mean ρ; should be near 0);
+``yaw_largest_step_share`` says whether the face turns smoothly or snaps (ρ cannot tell). Without a yaw regressor
 for the data (a foreign generator), exemplars must be hand-picked and the numbers are null.
 """
 
@@ -153,6 +154,13 @@ def plot_turn(res: TurnResult, title: str, n_show: int = 8, s: float = 0.58) -> 
 # ------------------------------------------------------------------------------------------ figure
 
 
+def _smoothness_title(values: dict[str, Any]) -> str:
+    share, even = values.get("yaw_largest_step_share"), values.get("yaw_largest_step_share_even")
+    if share is None or even is None:
+        return ""
+    return f"\nthe largest of a walk's steps carries {share:.0%} of its yaw change (an even turn: {even:.0%}; a snap: 100%)"
+
+
 @register_figure("fig8", world="faces", title="A turn vector (paper Fig. 8)")
 def fig8(ctx: FigureContext) -> FigureResult:
     """Random samples moved along mean z(left) − mean z(right); Spearman ρ between step and measured yaw."""
@@ -198,6 +206,7 @@ def fig8(ctx: FigureContext) -> FigureResult:
         rho = res.spearman
         title = (f"Fig. 8 — a turn vector ({ctx.model_label(gan)})"
                  + (f": Spearman ρ(step, measured yaw) = {rho:+.2f}".replace("-", "−") if rho is not None else "")
+                 + _smoothness_title(values)
                  + aims_title(claim_verdicts("fig8", values)) + domain_title(domain))
         pngs.insert(0, save_figure(plot_turn(res, title, n_show), ctx.png("fig8_turn_vector.png")))
         if predict is not None and rho is None:

@@ -298,6 +298,10 @@ elif s is not None and turn is not None and abs(turn) < 0.1:
     print("The pose moves consistently with the vector (|rho| >= 0.9) but hardly at all: the faces barely turn.")
 elif s is not None:
     print("As in the paper, moving along the vector turns the faces (|rho| >= 0.9).")
+share, even = m.get("yaw_largest_step_share"), m.get("yaw_largest_step_share_even")
+if share is not None and even is not None:
+    print(f"Smoothness: the largest step of a walk carries {share:.0%} of its yaw change (an even turn: {even:.0%}; "
+          "a snap from one side to the other: 100%).")
 """ + _NOTE,
 )
 
