@@ -221,7 +221,8 @@ def success_over_draws(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
     short = [c.name for c, idx in zip(equation.concepts, candidates, strict=True) if len(idx) < 2 * k]
     if short:
         return {"n_draws": 0, "note": f"fewer than {2 * k} pool samples reach confidence {confidence:g} for {short}"}
-    latent, pixel = [], []
+    latent: list[float] = []
+    pixel: list[float] = []
     for d in range(n_draws):
         groups: list[list[int]] = []
         used: set[int] = set()
@@ -235,6 +236,8 @@ def success_over_draws(G: torch.nn.Module, z_pool: torch.Tensor, equation: Equat
         if len(groups) < 3:
             continue
         r = compute_arithmetic(G, z_pool, equation, groups, predict, seed=[seed, 1000 + d])
+        if r.success is None or r.pixel_success is None:
+            raise ValueError(f"{equation.name}: the arithmetic was not measured (no target attributes?)")
         latent.append(r.success)
         pixel.append(r.pixel_success)
     if not latent:
