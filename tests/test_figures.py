@@ -210,7 +210,7 @@ def test_all_figures_from_run_dir(tmp_path, tiny_run, cache, fake_instrument, mo
     assert m["fig3"]["checkpoint"].endswith("epoch_005.safetensors") and m["fig3"]["epoch"] == 5
     for s in ("fig2", "fig3"):  # an untrained generator is farther from real renders than real is from real
         assert m[s]["fd"] > m[s]["fd_floor"] >= 0, m[s]
-        assert 0 <= m[s]["near_duplicate_share"] <= 1 and m[s]["nn_distance_ratio"] > 0, m[s]
+        assert 0 <= m[s]["near_duplicate_share"] <= 1 and m[s]["nn_distance_ratio"] >= 0, m[s]
     # nothing memorised: nearest training and held-out images (same size, same law) are about as far
     assert 0.8 < m["memorization"]["nn_ratio"] < 1.25 and m["memorization"]["n_reference"] == 128
     # every measured claim is judged against its aim in the section (and the figure's title)

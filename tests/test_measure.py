@@ -45,7 +45,9 @@ def test_rooms_generator_numbers(tiny_checkpoint) -> None:
     # an untrained generator's noise is much farther from real rooms than real rooms are from each other
     assert res["fd"] > 3 * res["fd_floor"]
     d = res["diversity"]
-    assert 0 <= d["near_duplicate_share"] <= 1 and d["near_duplicate_share_real"] == 0.05 and d["nn_distance_ratio"] > 0
+    assert d["near_duplicate_share_real"] == 0.05 and d["nn_distance_ratio"] >= 0
+    # ... and draws nearly the same image every time: far more near-duplicates than real renders have
+    assert d["near_duplicate_share"] > 0.5 and d["nn_distance_ratio"] < 0.5
 
 
 def test_needs_a_world_checkpoint(tiny_checkpoint, capsys: pytest.CaptureFixture[str]) -> None:
