@@ -27,11 +27,9 @@ from interp.data.base import to_uint8_image
 from interp.instruments import (
     FaceAttributeNet,
     class_fractions,
-    extract_features,
-    frechet_distance,
+    fd_with_floor,
     get_instrument,
     predict_attributes,
-    sample_diversity,
     segment,
     window_boxes,
 )
@@ -94,9 +92,8 @@ def measure_generator(gan: LoadedGAN, n: int = 500, seed: int = 0, progress: boo
         gen, real = faces_numbers(fake, att), faces_numbers(np.asarray(real_b), att)
     features = frechet_instrument(world, quick_instruments)
     net = get_instrument(features, quick=quick_instruments, progress=progress)
-    feats_a, feats_b, feats_fake = (extract_features(net, x) for x in (np.asarray(real_a), np.asarray(real_b), fake))
-    fd = {"fd": frechet_distance(feats_fake, feats_a), "fd_floor": frechet_distance(feats_b, feats_a)}
-    diversity = {k: round(v, 4) for k, v in sample_diversity(feats_fake, feats_b).items()}
+    fd = fd_with_floor(net, np.asarray(real_a), np.asarray(real_b), fake)
+    diversity = {k: round(fd[k], 4) for k in ("near_duplicate_share", "near_duplicate_share_real", "nn_distance_ratio")}
     domain = check_domain(get_domain(WORLD_INSTRUMENTS[world][0], image_size=size, quick=quick_instruments,
                                      progress=progress), measuring, fake)
     return {

@@ -17,7 +17,7 @@ import torch
 from interp.core.generation import sample_images
 from interp.data import open_dataset
 from interp.data.base import to_uint8_image
-from interp.instruments import extract_features, frechet_distance, sample_diversity
+from interp.instruments import fd_with_floor
 from interp.io.checkpoint import LoadedGAN
 
 N_SHOW = 64
@@ -48,13 +48,12 @@ def compute_samples(gan: LoadedGAN, world: str | None, instrument: torch.nn.Modu
     size = gan.config.image_size
     real_a = open_dataset(world, split="test", n=max(n_real_a, n), image_size=size).uint8_images()
     real_b = open_dataset(world, split="val", n=n, image_size=size).uint8_images()
-    feats_a, feats_b, feats_fake = (extract_features(instrument, x) for x in (np.asarray(real_a), np.asarray(real_b), fake[:n]))
-    data.fd, data.fd_floor = round(frechet_distance(feats_fake, feats_a), 4), round(frechet_distance(feats_b, feats_a), 4)
-    diversity = sample_diversity(feats_fake, feats_b)
+    fd = fd_with_floor(instrument, np.asarray(real_a), np.asarray(real_b), fake[:n])
+    data.fd, data.fd_floor = round(fd["fd"], 4), round(fd["fd_floor"], 4)
     data.extra = {"n_generated": n, "n_real_reference": len(real_a), "n_real_floor": n,
                   "reference_split": "test", "floor_split": "val",
-                  "near_duplicate_share": round(diversity["near_duplicate_share"], 4),
-                  "nn_distance_ratio": round(diversity["nn_distance_ratio"], 4)}
+                  "near_duplicate_share": round(fd["near_duplicate_share"], 4),
+                  "nn_distance_ratio": round(fd["nn_distance_ratio"], 4)}
     return data
 
 

@@ -73,13 +73,14 @@ def fd_between(extractor: Extractor, images_a: np.ndarray | torch.Tensor, images
 
 def fd_with_floor(extractor: Extractor, real_a: np.ndarray | torch.Tensor, real_b: np.ndarray | torch.Tensor,
                   generated: np.ndarray | torch.Tensor) -> dict[str, float]:
-    """{"fd": FD(generated, real_a), "fd_floor": FD(real_b, real_a)}: real_b must be real images disjoint
-    from real_a and as many as ``generated`` so the floor has the same finite-sample bias."""
+    """{"fd": FD(generated, real_a), "fd_floor": FD(real_b, real_a)} plus :func:`sample_diversity` of the
+    generated set against ``real_b`` (``near_duplicate_share``, ``near_duplicate_share_real``,
+    ``nn_distance_ratio``): real_b must be real images disjoint from real_a and as many as ``generated``, so
+    that the floor and the diversity carry the same finite-sample bias."""
     if len(real_b) != len(generated):
         raise ValueError(f"real_b ({len(real_b)}) and generated ({len(generated)}) must be the same size")
-    fa = extract_features(extractor, real_a)
-    return {"fd": frechet_distance(extract_features(extractor, generated), fa),
-            "fd_floor": frechet_distance(extract_features(extractor, real_b), fa)}
+    fa, fb, fg = (extract_features(extractor, x) for x in (real_a, real_b, generated))
+    return {"fd": frechet_distance(fg, fa), "fd_floor": frechet_distance(fb, fa), **sample_diversity(fg, fb)}
 
 
 def nearest_neighbour_distances(features: np.ndarray, relative: bool = False) -> np.ndarray:
