@@ -3,6 +3,7 @@ checkpoint of one run (and once on a random D of the same architecture), one JSO
 
     python bench/probe_epochs.py runs/cifar-d --data cifar10 --data-root /tmp/cifar10 \\
         --n-train 50000 --n-test 10000 --draws 3 --solver torch
+    python bench/probe_epochs.py runs/cifar-d --data-root /tmp/cifar10 --only final random   # two of them
 
 Each line: the checkpoint, its epoch and step, the probe's accuracy ± std over draws, the chosen Cs, the
 feature dimension, and the seconds the probe took (features + SVM fits). Sizes default to the paper's full
@@ -40,14 +41,20 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--Cs", type=float, nargs="+", default=list(DEFAULT_CS))
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--only", nargs="+", metavar="NAME",
+                   help="probe only these checkpoints (file stems: epoch_001 final ...; 'random' for the control)")
     args = p.parse_args()
     files = checkpoints(args.run)
+    wanted = set(args.only or [])
     if not files:
         raise SystemExit(f"error: {args.run}/checkpoints holds no epoch_*{SUFFIX} or final{SUFFIX}")
     settings = {"data_root": args.data_root, "limit_train": args.n_train, "limit_test": args.n_test,
                 "draws": args.draws, "Cs": args.Cs, "seed": args.seed, "solver": args.solver,
                 "device": args.device if args.solver == "torch" else None, "n_jobs": -1}
     for file in [*files, None]:  # None: the random-D control
+        name = "random" if file is None else file.name.removesuffix(SUFFIX)
+        if wanted and name not in wanted:
+            continue
         t0 = time.perf_counter()
         ck = files[-1] if file is None else file
         res = run_probe(ck, args.data, random_d=file is None, **settings)
