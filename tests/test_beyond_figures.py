@@ -178,8 +178,13 @@ def test_removal_interval_by_hand():
 @pytest.mark.skipif("rooms" not in shipped_models(), reason="no shipped rooms model in zoo/")
 def test_dropping_a_class_top_units_on_the_shipped_model_beats_random_units():
     """On the shipped (trained) rooms model with the shipped segmenter: the 4 window units of highest IoU
-    remove more of the windows than 4 random units (2 draws), on 64 fresh samples: the lower end of the
-    drop's 95 % bootstrap interval lies above the random units' removal."""
+    remove more of the windows than 4 random units (2 draws): the lower end of the drop's 95 % bootstrap
+    interval lies above the random units' removal. Sample sizes are the figure's (300 to rank the units,
+    160 fresh ones to measure), on other latents than the figure's (seed 1): with 128 ranking samples the
+    IoU ranking of this model's window units is unstable (the 4th unit changes with the seed, and one
+    such draw removed no more than random units did)."""
+    from interp.figures.dissection import SIZES
+
     from interp.analysis.forget import ClassMeter
     from interp.core.latent import sample_z
     from interp.instruments import get_instrument
@@ -188,8 +193,10 @@ def test_dropping_a_class_top_units_on_the_shipped_model_beats_random_units():
 
     gan = load_gan("rooms")
     meter = ClassMeter(get_instrument("room_segmenter", progress=False), CLASS_NAMES)
-    z = sample_z(192, gan.config, seed=0)
-    d = dissect(gan.G, "up2.act", z[:128], z[128:], meter, classes=["window"], counts=[4], n_random=2, n_causal=16)
+    n_fit, n_eval = SIZES[False]["fit"], SIZES[False]["eval"]
+    z = sample_z(n_fit + n_eval, gan.config, seed=1)
+    d = dissect(gan.G, "up2.act", z[:n_fit], z[n_fit:], meter, classes=["window"], counts=[4], n_random=2,
+                n_causal=16)
     e = d.metrics()["classes"]["window"]
     assert e["share_before"] > 0.02
     assert e["removed_ranked_ci"][0][0] > e["removed_random"][0], e
