@@ -183,10 +183,9 @@ def test_dropping_a_class_top_units_on_the_shipped_model_beats_random_units():
     160 fresh ones to measure), on other latents than the figure's (seed 1): with 128 ranking samples the
     IoU ranking of this model's window units is unstable (the 4th unit changes with the seed, and one
     such draw removed no more than random units did)."""
-    from interp.figures.dissection import SIZES
-
     from interp.analysis.forget import ClassMeter
     from interp.core.latent import sample_z
+    from interp.figures.dissection import SIZES
     from interp.instruments import get_instrument
     from interp.io.checkpoint import load_gan
     from interp.worlds.rooms import CLASS_NAMES
