@@ -48,6 +48,9 @@ def main() -> None:
     wanted = set(args.only or [])
     if not files:
         raise SystemExit(f"error: {args.run}/checkpoints holds no epoch_*{SUFFIX} or final{SUFFIX}")
+    unknown = wanted - {f.name.removesuffix(SUFFIX) for f in files} - {"random"}
+    if unknown:
+        raise SystemExit(f"error: --only: no checkpoint named {sorted(unknown)} in {args.run}/checkpoints")
     settings = {"data_root": args.data_root, "limit_train": args.n_train, "limit_test": args.n_test,
                 "draws": args.draws, "Cs": args.Cs, "seed": args.seed, "solver": args.solver,
                 "device": args.device if args.solver == "torch" else None, "n_jobs": -1}
