@@ -46,6 +46,7 @@ from interp.core.modes import eval_mode
 DEFAULT_CS: tuple[float, ...] = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)
 GRID = 4  # the paper's 4 × 4 max-pool grid
 DEFAULT_VAL_SIZE = 10_000  # the paper's SVHN validation set
+DEFAULT_C_PATIENCE = 2  # the C sweep stops after this many Cs in a row no better than the best validation accuracy
 GENERATED_DATASETS = ("shapes", "faces", "rooms")  # item i does not depend on n: n=limit is a prefix
 
 
@@ -185,22 +186,36 @@ SOLVERS = ("liblinear", "torch")
 
 
 class _OneC:
-    """A TorchLinearSVM seen as the classifier of one of its C values (``predict`` like sklearn's)."""
+    """A TorchLinearSVM of one C seen as a classifier (``predict`` like sklearn's)."""
 
-    def __init__(self, model: Any, index: int) -> None:
-        self.model, self.index = model, index
+    def __init__(self, model: Any) -> None:
+        self.model = model
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        return self.model.predict(X, self.index)
+        return self.model.predict(X, 0)
 
 
-def _fit_torch_grid(X: np.ndarray, y: np.ndarray, Cs: Sequence[float], max_iter: int,
-                    device: str | None) -> list[tuple[_OneC, bool]]:
-    """One batched torch fit for every C; [(classifier of C, converged)] in the order of ``Cs``."""
-    from interp.analysis.svm import TorchLinearSVM
+class _TorchPath:
+    """The torch solver's fits of one probe: one preconditioner for all of them (the same features, standardised
+    per split), and every fit warm-started from the nearest earlier solution (the previous C of this draw, or
+    the same C of an earlier draw)."""
 
-    model = TorchLinearSVM.fit(X, y, Cs, max_iter=max_iter, device=device)
-    return [(_OneC(model, i), model.converged) for i in range(len(Cs))]
+    def __init__(self, max_iter: int, device: str | None) -> None:
+        self.max_iter, self.device = max_iter, device
+        self.pre: Any = None
+        self.last: dict[float, Any] = {}  # C -> the latest model fitted at C
+
+    def fit(self, X: np.ndarray, y: np.ndarray, C: float, warm: Any = None) -> tuple[_OneC, bool]:
+        from interp.analysis.svm import Preconditioner, TorchLinearSVM, _as_tensor
+
+        Xt = _as_tensor(X, self.device)
+        if self.pre is None:
+            self.pre = Preconditioner.estimate(Xt)
+        init = self.last.get(C, warm)
+        model = TorchLinearSVM.fit(Xt, y, [C], max_iter=self.max_iter, device=self.device, precondition=self.pre,
+                                   init=init)
+        self.last[C] = model
+        return _OneC(model), model.converged
 
 
 def probe(
@@ -218,6 +233,7 @@ def probe(
     n_jobs: int | None = None,
     solver: str = "liblinear",
     device: str | None = None,
+    c_patience: int | None = DEFAULT_C_PATIENCE,
 ) -> ProbeResult:
     """Train and test a linear L2-SVM on features, choosing C on a validation split, ``draws`` times.
 
@@ -239,8 +255,14 @@ def probe(
     ones) are listed per draw in ``not_converged``. ``accuracy``/``accuracy_std`` are the mean and
     (population) std of the test accuracy over draws. ``n_jobs``: classes fitted in parallel (-1:
     all cores; results equal the serial fit's up to solver tolerance). ``solver="torch"``: the same
-    objective solved by :class:`interp.analysis.svm.TorchLinearSVM`, every C of the grid in one batched
-    fit (on ``device``), much faster on large problems; it agrees with LinearSVC (tests).
+    objective solved by :class:`interp.analysis.svm.TorchLinearSVM` (on ``device``), preconditioned and
+    warm-started along the C path, much faster on large problems; it agrees with LinearSVC (tests).
+
+    The C sweep runs over ``Cs`` in ascending order and stops once ``c_patience`` Cs in a row scored
+    no better than the best validation accuracy so far (``None``: the whole grid): the large Cs, by far the
+    slowest fits, are only tried while the validation accuracy still rises. ``val_accuracies`` lists the
+    Cs that were tried. With ``labels_per_class=None`` the refit on the whole pool depends on the chosen
+    C only, so draws that choose the same C share one refit.
     """
     from sklearn.preprocessing import StandardScaler
 
@@ -263,9 +285,11 @@ def probe(
         raise ProbeError(f"seed must be >= 0, got {seed}")
     if solver not in SOLVERS:
         raise ProbeError(f"solver must be one of {list(SOLVERS)}, got {solver!r}")
-    Cs = [float(c) for c in Cs]
+    Cs = sorted(float(c) for c in Cs)
     if not Cs or any(c <= 0 for c in Cs):
         raise ProbeError(f"Cs must be positive, got {Cs}")
+    if c_patience is not None and c_patience < 1:
+        raise ProbeError(f"c_patience must be >= 1 or None, got {c_patience}")
     if labels_per_class is not None:
         if labels_per_class < 1:
             raise ProbeError(f"labels_per_class must be >= 1, got {labels_per_class}")
@@ -275,6 +299,8 @@ def probe(
             raise ProbeError(f"labels_per_class={labels_per_class} but some classes have fewer train examples: {short}")
 
     pool = len(Xtr)
+    path = _TorchPath(max_iter, device) if solver == "torch" else None
+    refits: dict[float, tuple[Any, Any, bool]] = {}
     accs, chosen, n_trains, n_vals, val_tables, unconverged = [], [], [], [], [], []
     for d in range(draws):
         rng = np.random.default_rng([seed, d])
@@ -297,24 +323,37 @@ def probe(
         table: dict[str, float] = {}
         bad: list[float] = []
         best: tuple[float, float, Any, Any] | None = None  # (val accuracy, C, classifier, scaler)
-        fits = (_fit_torch_grid(Xl, ytr[labelled], Cs, max_iter, device) if solver == "torch"
-                else ((_fit(Xl, ytr[labelled], C, max_iter, seed, n_jobs)) for C in Cs))
-        for C, (clf, ok) in zip(Cs, fits, strict=True):
+        below = 0  # consecutive Cs whose validation accuracy is no better than the best so far
+        previous: Any = None
+        for C in Cs:
+            if c_patience is not None and below >= c_patience:
+                break  # the validation accuracy has fallen c_patience times in a row: stop the sweep
+            if path is not None:
+                clf, ok = path.fit(Xl, ytr[labelled], C, warm=previous)
+                previous = clf.model
+            else:
+                clf, ok = _fit(Xl, ytr[labelled], C, max_iter, seed, n_jobs)
             if not ok:
                 bad.append(C)
             acc = float((clf.predict(Xv) == ytr[val]).mean())
             table[repr(C)] = acc
-            if best is None or acc > best[0] or (acc == best[0] and C < best[1]):
-                best = (acc, C, clf, scaler)
+            if best is None or acc > best[0]:
+                best, below = (acc, C, clf, scaler), 0
+            else:
+                below += 1
         if best is None:  # Cs was checked to be non-empty above
             raise ProbeError("no C value to choose from")
         _, C_best, clf, scaler = best
         if labels_per_class is None:  # refit on the whole pool with the chosen C
-            scaler = StandardScaler().fit(Xtr)
-            if solver == "torch":
-                clf, ok = _fit_torch_grid(scaler.transform(Xtr), ytr, [C_best], max_iter, device)[0]
+            if C_best in refits:  # the refit depends on C only: draws that chose the same C share it
+                scaler, clf, ok = refits[C_best]
             else:
-                clf, ok = _fit(scaler.transform(Xtr), ytr, C_best, max_iter, seed, n_jobs)
+                scaler = StandardScaler().fit(Xtr)
+                if path is not None:
+                    clf, ok = path.fit(scaler.transform(Xtr), ytr, C_best, warm=best[2].model)
+                else:
+                    clf, ok = _fit(scaler.transform(Xtr), ytr, C_best, max_iter, seed, n_jobs)
+                refits[C_best] = (scaler, clf, ok)
             if not ok and C_best not in bad:
                 bad.append(C_best)
             n_train = pool
@@ -457,6 +496,7 @@ def run_probe(
     n_jobs: int | None = None,
     solver: str = "liblinear",
     device: str | None = None,
+    c_patience: int | None = DEFAULT_C_PATIENCE,
 ) -> dict[str, Any]:
     """The whole protocol for one checkpoint and dataset; returns a JSON-able dict.
 
@@ -488,7 +528,8 @@ def run_probe(
     f_tr = discriminator_features(D, im_tr, batch_size, progress=progress, desc=f"{data}/{train_split}")
     f_te = discriminator_features(D, im_te, batch_size, progress=progress, desc=f"{data}/{test_split}")
     res = probe(f_tr, y_tr, f_te, y_te, labels_per_class=labels_per_class, draws=draws,
-                val_size=val_size, Cs=Cs, seed=seed, max_iter=max_iter, n_jobs=n_jobs, solver=solver, device=device)
+                val_size=val_size, Cs=Cs, seed=seed, max_iter=max_iter, n_jobs=n_jobs, solver=solver, device=device,
+                c_patience=c_patience)
     _, counts = np.unique(y_te, return_counts=True)
     return {
         "accuracy": res.accuracy,
@@ -508,7 +549,9 @@ def run_probe(
         "Cs": [float(c) for c in Cs],
         "max_iter": int(max_iter),
         "n_jobs": n_jobs,
-        "solver": "LinearSVC (liblinear)" if solver == "liblinear" else "TorchLinearSVM (LBFGS, batched over C)",
+        "solver": ("LinearSVC (liblinear)" if solver == "liblinear"
+                   else "TorchLinearSVM (LBFGS, preconditioned, warm-started along the C path)"),
+        "c_patience": c_patience,
         "feature_dim": res.feature_dim,
         "n_train": res.n_train[0],
         "n_val": res.n_val[0],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from interp.analysis.probe import DEFAULT_CS, ProbeError, run_probe
+from interp.analysis.probe import DEFAULT_C_PATIENCE, DEFAULT_CS, ProbeError, run_probe
 from interp.cli.options import parse_option
 
 _DESCRIPTION = """\
@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-iter", type=int, default=1000, help="LinearSVC / LBFGS max_iter (default 1000)")
     p.add_argument("--solver", choices=("liblinear", "torch"), default="liblinear",
                    help="liblinear: sklearn's LinearSVC, one fit per C (the reference); torch: the same L2-SVM "
-                        "objective solved by LBFGS in torch, every C in one batched fit (fast on large problems)")
+                        "objective solved by preconditioned LBFGS in torch, warm-started along the C path (fast on "
+                        "large problems)")
+    p.add_argument("--c-patience", type=int, default=DEFAULT_C_PATIENCE, metavar="N",
+                   help="stop the ascending C sweep after N Cs in a row no better than the best validation accuracy "
+                        f"(default {DEFAULT_C_PATIENCE}; 0: try the whole grid)")
     p.add_argument("--device", help="device for --solver torch (default cpu; e.g. cuda)")
     p.add_argument("--limit-train", type=int, help="use the first N train images")
     p.add_argument("--limit-test", type=int, help="use the first N test images")
@@ -102,6 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.checkpoint is None and not args.random_d:
             raise ProbeError("--checkpoint is required (or pass --random-d for a random-D control)")
+        if args.c_patience < 0:
+            raise ProbeError(f"--c-patience must be >= 0, got {args.c_patience}")
         for name in ("draws", "labels_per_class", "limit_train", "limit_test", "batch_size", "max_iter"):
             value = getattr(args, name)
             if value is not None and value < 1:
@@ -113,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             limit_test=args.limit_test, seed=args.seed, val_size=val_size, Cs=args.Cs,
             random_d=args.random_d, preset=args.preset, ndf=args.ndf, batch_size=args.batch_size,
             max_iter=args.max_iter, n_jobs=args.jobs, solver=args.solver, device=args.device,
+            c_patience=args.c_patience or None,
             dataset_kwargs=dict(args.dataset_arg), progress=not args.no_progress,
         )
     except (ProbeError, DatasetError, CheckpointError, ConfigError, FileNotFoundError, KeyError) as exc:

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from interp.analysis.probe import DEFAULT_CS, probe_values, run_probe
+from interp.analysis.probe import DEFAULT_C_PATIENCE, DEFAULT_CS, probe_values, run_probe
 from interp.figures.context import FigureContext
 from interp.figures.plotting import FONT, TITLE_FONT, new_figure, save_figure
 from interp.figures.registry import FigureResult, register_figure
@@ -48,7 +48,7 @@ SIZES: dict[bool, dict[str, int]] = {False: {"n_train": 1000, "n_test": 1000, "d
 #: the C grid: the probe's default without its two largest values (1 and 10), whose fits are by far
 #: the slowest (liblinear runs to max_iter there); a C on the grid's edge shows up in ``chosen_C``
 CS: tuple[float, ...] = (1e-4, 1e-3, 1e-2, 1e-1)
-OPTIONS = ("label", "labels_per_class", "n_train", "n_test", "draws", "Cs", "jobs", "solver")
+OPTIONS = ("label", "labels_per_class", "n_train", "n_test", "draws", "Cs", "jobs", "solver", "c_patience")
 CIFAR = "cifar10"
 #: the CIFAR-10 protocol's sizes (None: the whole split)
 CIFAR_SIZES: dict[bool, dict[str, int | None]] = {False: {"n_train": None, "n_test": None, "draws": 3},
@@ -99,6 +99,7 @@ def table1(ctx: FigureContext) -> FigureResult:
     settings = {"label": opt("label", LABELS[world]), "labels_per_class": opt("labels_per_class"),
                 "limit_train": int(opt("n_train", sizes["n_train"])), "limit_test": int(opt("n_test", sizes["n_test"])),
                 "draws": int(opt("draws", sizes["draws"])), "Cs": tuple(opt("Cs", CS)), "n_jobs": int(opt("jobs", -1)),
+                "c_patience": int(opt("c_patience", DEFAULT_C_PATIENCE)) or None,
                 "seed": ctx.seed, "progress": ctx.progress, "solver": str(opt("solver", "liblinear"))}
     if settings["solver"] == "torch":
         settings["device"] = ctx.device
@@ -132,6 +133,7 @@ def cifar10_values(trained: dict[str, Any], control: dict[str, Any]) -> dict[str
         "n_train": trained["n_train"], "n_val": trained["n_val"], "n_test": trained["n_test"],
         "feature_dim": trained["feature_dim"], "C": [d["C"] for d in trained["per_draw"]],
         "C_random_d": [d["C"] for d in control["per_draw"]], "Cs": trained["Cs"], "solver": trained["solver"],
+        "c_patience": trained.get("c_patience"),
         "draws": trained["draws"], "chance": round(trained["chance"], 4), "image_size": trained["image_size"],
         "paper_accuracy": PAPER_CIFAR_ACCURACY,
         "paper_note": "the paper's 82.8% used a D trained on ImageNet-1k (not available here); this D was trained on "
@@ -159,6 +161,7 @@ def table1_cifar10(ctx: FigureContext) -> FigureResult:
                 "limit_test": int(n_test) if n_test is not None else None,
                 "draws": int(opt("draws", sizes["draws"])), "Cs": tuple(opt("Cs", DEFAULT_CS)), "seed": ctx.seed,
                 "progress": ctx.progress, "solver": solver, "n_jobs": int(opt("jobs", -1)),
+                "c_patience": int(opt("c_patience", DEFAULT_C_PATIENCE)) or None,
                 "device": ctx.device if solver == "torch" else None}
     trained = run_probe(gan.path, CIFAR, **settings)
     control = run_probe(gan.path, CIFAR, random_d=True, **settings)
