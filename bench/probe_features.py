@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import platform
 import time
 from pathlib import Path
@@ -37,6 +38,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    logging.basicConfig(level=logging.INFO, format="%(relativeCreated)8.0f ms %(message)s")
     f = args.features
     Xtr = np.load(f / f"{args.name}_tr.npy", mmap_mode="r")
     ytr = np.load(f / "ytr.npy")

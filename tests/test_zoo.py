@@ -108,6 +108,20 @@ def test_zoo_cli_export_and_list(tmp_path, monkeypatch, capsys):
     assert config_from_args(args) == TrainConfig.from_dict(json.loads((run / "train_config.json").read_text()))
     assert zoo_main(["list"]) == 0
     assert "c10" in capsys.readouterr().out
+    # the probe numbers measured elsewhere go into its provenance, and zoo list shows them
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text(json.dumps({"table1_cifar10": {"accuracy": 0.6825, "random_d_accuracy": 0.61}}))
+    assert zoo_main(["export", str(run), "--name", "c10", "--hardware", "test machine",
+                     "--metrics", f"{metrics}:table1_cifar10"]) == 0
+    rec = json.loads((tmp_path / "zoo" / "c10" / "provenance.json").read_text())
+    assert rec["metrics"] == {"table1_cifar10": {"accuracy": 0.6825, "random_d_accuracy": 0.61}}
+    capsys.readouterr()
+    assert zoo_main(["list"]) == 0
+    assert "Table 1 probe 68.2% (random D 61.0%)" in capsys.readouterr().out
+    for bad, says in ((f"{metrics}:table2", "no section 'table2'"), (f"{tmp_path}/none.json:x", "no file"),
+                      ("table1_cifar10", "FILE:SECTION")):
+        assert zoo_main(["export", str(run), "--name", "c10", "--metrics", bad]) == 2
+        assert says in capsys.readouterr().err
 
 
 def test_train_command_reproduces_the_config():

@@ -24,8 +24,10 @@ Here:
 
 from __future__ import annotations
 
+import logging
 import math
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -39,6 +41,8 @@ import torch.nn.functional as F
 from interp.core.config import ModelConfig
 from interp.core.models import Discriminator
 from interp.core.modes import eval_mode
+
+logger = logging.getLogger(__name__)
 
 #: the C grid, chosen on a held-out part of the training set. It reaches down to 1e-6 because on CIFAR-10
 #: (7,168 standardised features, 10,000 training images) the smallest value of a grid that started at 1e-4
@@ -210,10 +214,16 @@ class _TorchPath:
 
         Xt = _as_tensor(X, self.device)
         if self.pre is None:
+            start = time.perf_counter()
             self.pre = Preconditioner.estimate(Xt)
+            logger.info("torch SVM preconditioner (rank %d): %.1f s", len(self.pre.lam), time.perf_counter() - start)
         init = self.last.get(C, warm)
+        start = time.perf_counter()
         model = TorchLinearSVM.fit(Xt, y, [C], max_iter=self.max_iter, device=self.device, precondition=self.pre,
                                    init=init)
+        logger.info("torch SVM, C=%g, %d x %d, %s start: %d evaluations, %.1f s%s", C, *Xt.shape,
+                    "cold" if init is None else "warm", model.n_iter, time.perf_counter() - start,
+                    "" if model.converged else " (not converged)")
         self.last[C] = model
         return _OneC(model), model.converged
 

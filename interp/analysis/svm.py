@@ -156,7 +156,8 @@ class TorchLinearSVM:
             # columns (one pass over X in the row-major layout it is stored in); dU = S dW (S symmetric)
             with torch.no_grad():
                 W = to_w(U)
-                violation = (1 - target * (Xt @ W[:-1] + W[-1])).clamp_min(0)  # (N, n_C·K)
+                scores = (W[:-1].T @ Xt.T).T + W[-1]  # (N, n_C·K); BLAS runs Wᵀ·Xᵀ faster than X·W for few columns
+                violation = (1 - target * scores).clamp_min(0)
                 objective = ((0.5 / c) * W.pow(2).sum(0) + violation.pow(2).sum(0)).sum() / n
                 R = target * violation
                 grad = torch.cat([(R.T @ Xt).T, R.sum(0, keepdim=True)], 0)

@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--n", type=positive_int, default=500, help="samples measured for the metrics (default 500)")
     e.add_argument("--hardware", help="where the run trained, if its checkpoint does not record it")
     e.add_argument("--fp32", action="store_true", help="ship fp32 weights (default: fp16 unless that changes the FD)")
+    e.add_argument("--metrics", metavar="FILE:SECTION",
+                   help="also record a section of a metrics.json measured elsewhere (e.g. figures/metrics.json:"
+                        "table1_cifar10 for a D trained on CIFAR-10, which no world instrument measures)")
     i = sub.add_parser("instruments", help="copy the full world instruments (trained or cached) into zoo/instruments")
     i.add_argument("--no-progress", dest="progress", action="store_false")
     p.add_argument("--debug", action="store_true", help="full tracebacks of errors")
@@ -60,6 +63,20 @@ def _measure(path: Path, n: int) -> dict[str, Any] | None:
     if world_of(gan.meta) is None:
         return None
     return measure_generator(gan, n=n, seed=0, progress=False)
+
+
+def _metrics_section(spec: str) -> dict[str, Any]:
+    """``FILE:SECTION`` -> that section of a metrics.json, under its own name."""
+    file, sep, section = spec.rpartition(":")
+    if not sep or not file or not section:
+        raise ValueError(f"--metrics: expected FILE:SECTION (e.g. figures/metrics.json:table1_cifar10), got {spec!r}")
+    path = Path(file)
+    if not path.is_file():
+        raise FileNotFoundError(f"--metrics: no file {path}")
+    data = json.loads(path.read_text())
+    if section not in data:
+        raise ValueError(f"--metrics: {path} has no section {section!r} (it has {sorted(data)})")
+    return {section: data[section]}
 
 
 def _fp16_check(run: Path, fp16_dir: Path, n: int) -> dict[str, Any]:
@@ -87,6 +104,7 @@ def export(args: argparse.Namespace) -> int:
     from interp.io.zoo_export import export_run
 
     run = Path(args.run)
+    extra = _metrics_section(args.metrics) if args.metrics else None  # a wrong --metrics fails before any work
     config_file = run / "train_config.json"
     train_config = json.loads(config_file.read_text()) if config_file.is_file() else None
     provenance: dict[str, Any] = {"command": train_command(train_config) if train_config else None}
@@ -109,10 +127,12 @@ def export(args: argparse.Namespace) -> int:
     out = export_run(run, args.name, provenance=provenance, dtype=dtype)
     print(f"[zoo] measuring the shipped model ({args.n} samples) ...", flush=True)
     metrics = _measure(out, args.n)
+    if extra:
+        metrics = {**(metrics or {}), **extra}
     export_run(run, args.name, provenance={**provenance, "metrics": metrics}, dtype=dtype)
     size = sum(f.stat().st_size for f in out.rglob("*.safetensors"))
     print(f"[zoo] {out}: {str(dtype).replace('torch.', '')}, {size / 1e6:.1f} MB of weights"
-          + (f"; FD {metrics['fd']} (floor {metrics['fd_floor']})" if metrics else ""))
+          + (f"; FD {metrics['fd']} (floor {metrics['fd_floor']})" if metrics and "fd" in metrics else ""))
     return 0
 
 
@@ -156,8 +176,15 @@ def list_zoo() -> int:
     for name in shipped_models():
         rec = provenance(name)
         m = rec.get("metrics") or {}
+        if "fd" in m:
+            headline = f"FD {m['fd']} (floor {m.get('fd_floor')})"
+        elif "table1_cifar10" in m:
+            t = m["table1_cifar10"]
+            headline = f"Table 1 probe {t['accuracy']:.1%} (random D {t['random_d_accuracy']:.1%})"
+        else:
+            headline = "not measured"
         print(f"  {name:<8} {rec.get('dtype')}, {rec.get('steps')} steps ({rec.get('epochs')} epochs), "
-              f"FD {m.get('fd')} (floor {m.get('fd_floor')}); {rec.get('command')}")
+              f"{headline}; {rec.get('command')}")
     for f in sorted((root / "instruments").glob("*.safetensors")) if (root / "instruments").is_dir() else []:
         print(f"  instrument {f.name} ({f.stat().st_size / 1e6:.1f} MB)")
     return 0
