@@ -1,5 +1,5 @@
 """The probe's L2-SVM: sklearn's LinearSVC (liblinear, one fit per C) vs interp's TorchLinearSVM (LBFGS,
-every C in one batched fit), on one synthetic problem of the probe's shape, side by side.
+every C in one batched, preconditioned fit), on one synthetic problem of the probe's shape, side by side.
 
     python bench/svm_solvers.py --n 10000 --dim 7168 --classes 10 --Cs 0.001 0.01 0.1 --device cpu
 

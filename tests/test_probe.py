@@ -351,7 +351,7 @@ def test_probe_with_the_torch_solver_matches_liblinear():
         probe(X, y, Xt, yt, solver="sgd")
 
 
-def test_table1_cifar10_section_from_written_batches(tmp_path, capsys):
+def test_table1_cifar10_section_from_written_batches(tmp_path, capsys, monkeypatch):
     """``--only table1 --data cifar10 --data-root DIR`` probes the given D on CIFAR-format batches (written
     here in the official pickle layout) with the torch solver and the random-D control, into the
     ``table1_cifar10`` section; the features are the paper's layout for a 32 px D (16 · 7 · ndf)."""
@@ -381,6 +381,7 @@ def test_table1_cifar10_section_from_written_batches(tmp_path, capsys):
     assert figures_main(["--only", "table1", "--data", "cifar10", "--checkpoint", str(ck), "--out", str(out),
                          "--no-progress"]) == 1
     assert "--data-root" in capsys.readouterr().err
+    monkeypatch.setenv("INTERP_ZOO_DIR", str(tmp_path / "empty-zoo"))  # no shipped cifar10 model to fall back on
     assert figures_main(["--only", "table1", "--data", "cifar10", "--data-root", str(tmp_path / "c10"), "--out",
                          str(out), "--no-progress"]) == 1
     err = capsys.readouterr().err
