@@ -210,9 +210,9 @@ class _TorchPath:
         self.last: dict[float, Any] = {}  # C -> the latest model fitted at C
 
     def fit(self, X: np.ndarray, y: np.ndarray, C: float, warm: Any = None) -> tuple[_OneC, bool]:
-        from interp.analysis.svm import Preconditioner, TorchLinearSVM, _as_tensor
+        from interp.analysis.svm import Preconditioner, TorchLinearSVM, as_float32_tensor
 
-        Xt = _as_tensor(X, self.device)
+        Xt = as_float32_tensor(X, self.device)
         if self.pre is None:
             start = time.perf_counter()
             self.pre = Preconditioner.estimate(Xt)

@@ -33,7 +33,8 @@ import torch
 PRECONDITION_RANK = 256  # eigenpairs kept by default; 0 switches preconditioning off
 
 
-def _as_tensor(X: np.ndarray | torch.Tensor, device: str | torch.device | None) -> torch.Tensor:
+def as_float32_tensor(X: np.ndarray | torch.Tensor, device: str | torch.device | None) -> torch.Tensor:
+    """X (any shape) as a float32 tensor on ``device`` (None: where it is), without a copy where none is needed."""
     Xt = X if isinstance(X, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(X))
     Xt = Xt.to(dtype=torch.float32)
     return Xt.to(device) if device is not None else Xt
@@ -110,7 +111,7 @@ class TorchLinearSVM:
         same features). ``init``: a fitted model with the same classes and dimension whose weights for its
         first C start every column (warm start along a C path).
         """
-        Xt = _as_tensor(X, device)
+        Xt = as_float32_tensor(X, device)
         classes, codes = np.unique(np.asarray(y), return_inverse=True)
         if len(classes) < 2:
             raise ValueError(f"need at least 2 classes, got {classes.tolist()}")
@@ -177,7 +178,7 @@ class TorchLinearSVM:
 
     def decision_function(self, X: np.ndarray | torch.Tensor, C_index: int = 0) -> torch.Tensor:
         """Decision values (M, K) (binary: (M, 1)) of the SVMs of ``Cs[C_index]``."""
-        Xt = _as_tensor(X, self.weights.device)
+        Xt = as_float32_tensor(X, self.weights.device)
         W = self.weights[C_index]
         return Xt @ W[:-1] + W[-1]
 
@@ -193,4 +194,4 @@ class TorchLinearSVM:
                               self.n_iter, self.converged)
 
 
-__all__ = ["PRECONDITION_RANK", "Preconditioner", "TorchLinearSVM"]
+__all__ = ["PRECONDITION_RANK", "Preconditioner", "TorchLinearSVM", "as_float32_tensor"]
