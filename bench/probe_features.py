@@ -34,7 +34,8 @@ def main() -> None:
     p.add_argument("--Cs", type=float, nargs="+", default=list(DEFAULT_CS))
     p.add_argument("--c-patience", type=int, default=DEFAULT_C_PATIENCE, help="0: the whole grid")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    p.add_argument("--n-train", type=int, default=None, help="the first N training rows only")
+    p.add_argument("--n-train", type=int, default=None, help="a seeded random N of the training rows (the order may be class-sorted)")
+    p.add_argument("--jobs", type=int, default=-1, help="liblinear: processes for the one-vs-rest fits (-1: all cores)")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -43,17 +44,18 @@ def main() -> None:
     Xtr = np.load(f / f"{args.name}_tr.npy", mmap_mode="r")
     ytr = np.load(f / "ytr.npy")
     if args.n_train:
-        Xtr, ytr = Xtr[: args.n_train], ytr[: args.n_train]
+        keep = np.sort(np.random.default_rng(0).choice(len(ytr), size=args.n_train, replace=False))
+        Xtr, ytr = Xtr[keep], ytr[keep]
     Xte, yte = np.load(f / f"{args.name}_te.npy", mmap_mode="r"), np.load(f / "yte.npy")
     t = time.perf_counter()
     res = probe(Xtr, ytr, Xte, yte, draws=args.draws, Cs=args.Cs, solver=args.solver, device=args.device,
-                c_patience=args.c_patience or None, n_jobs=-1)
+                c_patience=args.c_patience or None, n_jobs=args.jobs)
     wall = time.perf_counter() - t
     print(json.dumps({
         "features": args.name, "solver": args.solver, "n_train": len(ytr), "n_test": len(yte), "dim": Xtr.shape[1],
         "accuracy": round(res.accuracy, 4), "accuracy_std": round(res.accuracy_std, 4), "chosen_C": res.chosen_C,
         "val_accuracy": res.val_accuracies, "not_converged": res.not_converged, "seconds": round(wall, 1),
-        "torch_threads": torch.get_num_threads(), "machine": platform.processor() or platform.machine(),
+        "torch_threads": torch.get_num_threads(), "jobs": args.jobs, "machine": platform.processor() or platform.machine(),
     }))
 
 
