@@ -430,6 +430,41 @@ def test_warm_start_from_the_solution_takes_few_steps():
         TorchLinearSVM.fit(X[:, :10], y, [0.05], init=cold)
 
 
+def test_batched_fit_equals_fitting_each_problem_alone():
+    """fit_batch: problems on different rows, each standardised on its own rows (an affine map of the pool's
+    standardisation), at different Cs, in one LBFGS run: the SVMs of fitting each alone on its own features."""
+    from sklearn.preprocessing import StandardScaler
+
+    from interp.analysis.svm import Subproblem, TorchLinearSVM
+
+    X, y = _class_blobs(900, 3, d=40)
+    X = X * np.linspace(0.5, 3, 40, dtype=np.float32) + 2  # features of unequal scale and non-zero mean
+    pool = StandardScaler().fit(X)
+    X0 = pool.transform(X).astype(np.float32)
+    rng = np.random.default_rng(0)
+    problems, alone = [], []
+    for C in (0.003, 0.05, 0.05):
+        rows = np.sort(rng.choice(len(X), 600, replace=False))
+        sc = StandardScaler().fit(X[rows])
+        problems.append(Subproblem(C, rows=rows, scale=pool.scale_ / sc.scale_,
+                                   shift=(pool.mean_ - sc.mean_) / sc.scale_))
+        alone.append((C, rows, sc))
+    problems.append(Subproblem(0.02))  # all rows, the pool's own standardisation
+    alone.append((0.02, np.arange(len(X)), pool))
+    batched = TorchLinearSVM.fit_batch(X0, y, problems, max_iter=2000, tol=1e-7, precondition=8)
+    for model, (C, rows, sc) in zip(batched, alone, strict=True):
+        Z = sc.transform(X).astype(np.float32)
+        ref = TorchLinearSVM.fit(Z[rows], y[rows], [C], max_iter=2000, tol=1e-7, precondition=8)
+        assert model.converged and ref.converged and model.Cs == (C,)
+        assert torch.allclose(model.weights, ref.weights, atol=2e-3), C
+        assert (model.predict(Z) == ref.predict(Z)).mean() >= 0.995
+    # a problem must see both classes; the affine map must match the features
+    with pytest.raises(ValueError, match="single class"):
+        TorchLinearSVM.fit_batch(X0, y, [Subproblem(0.1, rows=np.flatnonzero(y == 0))])
+    with pytest.raises(ValueError, match="shape"):
+        TorchLinearSVM.fit_batch(X0, y, [Subproblem(0.1, scale=np.ones(3))])
+
+
 @pytest.mark.parametrize("solver", ["liblinear", "torch"])
 def test_c_sweep_stops_after_patience_cs_below_the_best(solver):
     """Ascending C: once `c_patience` Cs in a row score no better than the best on validation the sweep stops; the
