@@ -466,6 +466,18 @@ def test_batched_fit_equals_fitting_each_problem_alone():
 
 
 @pytest.mark.parametrize("solver", ["liblinear", "torch"])
+def test_progress_bar_over_the_fits_changes_nothing(solver, capsys):
+    X, y = _class_blobs(400, 3)
+    Xt, yt = _class_blobs(200, 3, seed=1)
+    quiet = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1), solver=solver)
+    capsys.readouterr()
+    loud = probe(X, y, Xt, yt, draws=2, Cs=(0.01, 0.1), solver=solver, progress=True)
+    err = capsys.readouterr().err
+    assert "L2-SVM fits" in err and "validation" in err
+    assert loud.accuracies == quiet.accuracies and loud.val_accuracies == quiet.val_accuracies
+
+
+@pytest.mark.parametrize("solver", ["liblinear", "torch"])
 def test_c_sweep_stops_after_patience_cs_below_the_best(solver):
     """Ascending C: once `c_patience` Cs in a row score no better than the best on validation the sweep stops; the
     Cs tried are the keys of val_accuracies; None tries the whole grid and chooses the same C here."""

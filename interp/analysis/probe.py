@@ -189,6 +189,26 @@ def _fit(X: np.ndarray, y: np.ndarray, C: float, max_iter: int, seed: int, n_job
 SOLVERS = ("liblinear", "torch")
 
 
+class _NoBar:
+    """Stands in for a tqdm bar when progress is off."""
+
+    total = 0
+
+    def update(self, n: int = 1) -> None: ...
+    def set_postfix_str(self, s: str) -> None: ...
+    def refresh(self) -> None: ...
+    def close(self) -> None: ...
+
+
+def _sweep_bar(total: int, progress: bool) -> Any:
+    """A bar over the SVM fits of a probe (the C sweep and the refits), on stderr; a stand-in when off."""
+    if not progress:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc="L2-SVM fits", unit="fit", file=sys.stderr)
+
+
 class _OneC:
     """A TorchLinearSVM of one C seen as a classifier (``predict`` like sklearn's)."""
 
@@ -244,6 +264,7 @@ def probe(
     solver: str = "liblinear",
     device: str | None = None,
     c_patience: int | None = DEFAULT_C_PATIENCE,
+    progress: bool = False,
 ) -> ProbeResult:
     """Train and test a linear L2-SVM on features, choosing C on a validation split, ``draws`` times.
 
@@ -272,7 +293,7 @@ def probe(
     no better than the best validation accuracy so far (``None``: the whole grid): the large Cs, by far the
     slowest fits, are only tried while the validation accuracy still rises. ``val_accuracies`` lists the
     Cs that were tried. With ``labels_per_class=None`` the refit on the whole pool depends on the chosen
-    C only, so draws that choose the same C share one refit.
+    C only, so draws that choose the same C share one refit. ``progress``: a bar over the fits on stderr.
     """
     from sklearn.preprocessing import StandardScaler
 
@@ -330,8 +351,9 @@ def probe(
 
     if solver == "torch" and labels_per_class is None:
         return _probe_torch_batched(Xtr, ytr, Xte, yte, [split(d) for d in range(draws)], Cs, max_iter, device,
-                                    c_patience)
+                                    c_patience, progress)
     path = _TorchPath(max_iter, device) if solver == "torch" else None
+    bar = _sweep_bar(draws * (len(Cs) + (labels_per_class is None)), progress)
     refits: dict[float, tuple[Any, Any, bool]] = {}
     accs, chosen, n_trains, n_vals, val_tables, unconverged = [], [], [], [], [], []
     for d in range(draws):
@@ -343,8 +365,9 @@ def probe(
         best: tuple[float, float, Any, Any] | None = None  # (val accuracy, C, classifier, scaler)
         below = 0  # consecutive Cs whose validation accuracy is no better than the best so far
         previous: Any = None
-        for C in Cs:
+        for i, C in enumerate(Cs):
             if c_patience is not None and below >= c_patience:
+                bar.update(len(Cs) - i)  # the Cs this draw's sweep skips
                 break  # the validation accuracy has fallen c_patience times in a row: stop the sweep
             if path is not None:
                 clf, ok = path.fit(Xl, ytr[labelled], C, warm=previous)
@@ -355,6 +378,8 @@ def probe(
                 bad.append(C)
             acc = float((clf.predict(Xv) == ytr[val]).mean())
             table[repr(C)] = acc
+            bar.update(1)
+            bar.set_postfix_str(f"draw {d + 1}/{draws}, C={C:g}: validation {acc:.3f}")
             if best is None or acc > best[0]:
                 best, below = (acc, C, clf, scaler), 0
             else:
@@ -372,6 +397,7 @@ def probe(
                 else:
                     clf, ok = _fit(scaler.transform(Xtr), ytr, C_best, max_iter, seed, n_jobs)
                 refits[C_best] = (scaler, clf, ok)
+            bar.update(1)
             if not ok and C_best not in bad:
                 bad.append(C_best)
             n_train = pool
@@ -383,6 +409,7 @@ def probe(
         n_vals.append(len(val))
         val_tables.append(table)
         unconverged.append(bad)
+    bar.close()
     return ProbeResult(
         accuracy=float(np.mean(accs)),
         accuracy_std=float(np.std(accs)),
@@ -399,7 +426,7 @@ def probe(
 
 def _probe_torch_batched(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte: np.ndarray,
                          splits: list[tuple[np.ndarray, np.ndarray]], Cs: Sequence[float], max_iter: int,
-                         device: str | None, c_patience: int | None) -> ProbeResult:
+                         device: str | None, c_patience: int | None, progress: bool = False) -> ProbeResult:
     """:func:`probe`'s protocol with the whole pool labelled and the torch solver, every draw's fit at one C in
     a single LBFGS run (:meth:`TorchLinearSVM.fit_batch`).
 
@@ -431,9 +458,11 @@ def _probe_torch_batched(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte:
     best: list[tuple[float, float, Any] | None] = [None] * draws  # (val accuracy, C, model)
     below = [0] * draws  # per draw: consecutive Cs no better than its best so far
     previous: list[Any] = [None] * draws
-    for C in Cs:
+    bar = _sweep_bar(len(Cs) + 1, progress)  # one fit per C (all draws together), then the refit
+    for i, C in enumerate(Cs):
         active = [d for d in range(draws) if c_patience is None or below[d] < c_patience]
         if not active:
+            bar.update(len(Cs) - i)  # the Cs the sweep skips
             break  # every draw's validation accuracy has fallen c_patience times in a row
         start = time.perf_counter()
         models = TorchLinearSVM.fit_batch(
@@ -453,6 +482,8 @@ def _probe_torch_batched(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte:
                 best[d], below[d] = (acc, C, model), 0
             else:
                 below[d] += 1
+        bar.update(1)
+        bar.set_postfix_str(f"C={C:g}: validation " + " / ".join(f"{tables[d][repr(C)]:.3f}" for d in active))
     chosen = [b[1] for b in best if b is not None]
     if len(chosen) != draws:
         raise ProbeError("no C value to choose from")
@@ -464,6 +495,8 @@ def _probe_torch_batched(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte:
                                       max_iter=max_iter, precondition=pre)
     logger.info("torch SVM refit on the whole pool, C=%s: %d evaluations, %.1f s", refit_Cs, refits[0].n_iter,
                 time.perf_counter() - start)
+    bar.update(1)
+    bar.close()
     test_pred = {C: m.predict(pool_scaler.transform(Xte), 0) for C, m in zip(refit_Cs, refits, strict=True)}
     accs = []
     for d, C in enumerate(chosen):
@@ -634,7 +667,7 @@ def run_probe(
     f_te = discriminator_features(D, im_te, batch_size, progress=progress, desc=f"{data}/{test_split}")
     res = probe(f_tr, y_tr, f_te, y_te, labels_per_class=labels_per_class, draws=draws,
                 val_size=val_size, Cs=Cs, seed=seed, max_iter=max_iter, n_jobs=n_jobs, solver=solver, device=device,
-                c_patience=c_patience)
+                c_patience=c_patience, progress=progress)
     _, counts = np.unique(y_te, return_counts=True)
     return {
         "accuracy": res.accuracy,
