@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from interp.analysis.probe import _build_model, _open, discriminator_features, resolve_labels
+from interp.analysis.probe import discriminator_features, open_split, probe_discriminator, resolve_labels
 
 
 def main() -> None:
@@ -31,12 +31,12 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     t = time.perf_counter()
-    D, cfg, _ = _build_model(args.checkpoint, args.random_d, args.seed, None, "examples", None)
+    D, cfg, _ = probe_discriminator(args.checkpoint, args.random_d, args.seed, None, "examples", None)
     name = "random" if args.random_d else "trained"
     args.out.mkdir(parents=True, exist_ok=True)
     shapes = {}
     for split, tag in (("train", "tr"), ("test", "te")):
-        ds, images = _open(args.data, args.data_root, split, cfg.image_size, None, {})
+        ds, images = open_split(args.data, args.data_root, split, cfg.image_size, None, {})
         feats = discriminator_features(D, images, progress=True, desc=split)
         np.save(args.out / f"{name}_{tag}.npy", feats)
         np.save(args.out / f"y{tag}.npy", resolve_labels(ds, "class"))

@@ -572,7 +572,10 @@ def subsample(images: np.ndarray, labels: np.ndarray, limit: int | None, seed: i
     return images[idx], labels[idx]
 
 
-def _open(data: str, root: str | None, split: str, size: int, limit: int | None, kwargs: dict[str, Any]):
+def open_split(data: str, root: str | None, split: str, size: int, limit: int | None,
+               kwargs: dict[str, Any]) -> tuple[Any, np.ndarray]:
+    """(dataset, uint8 images (N, H, W, 3) or as the dataset stores them) of one split at ``size`` px; for the
+    generated worlds ``limit`` renders only the first ``limit`` items."""
     from interp.data import open_dataset
 
     kw = dict(kwargs)
@@ -583,10 +586,11 @@ def _open(data: str, root: str | None, split: str, size: int, limit: int | None,
     return ds, images
 
 
-def _build_model(
+def probe_discriminator(
     checkpoint: str | Path | None, random_d: bool, seed: int, image_size: int | None, preset: str, ndf: int | None
 ) -> tuple[Discriminator, ModelConfig, str | None]:
-    """(D, config, checkpoint description)."""
+    """(D, config, checkpoint description): the checkpoint's D, or with ``random_d`` a D of its architecture (else
+    of ``preset`` at ``image_size`` / ``ndf``) freshly initialised from ``seed``."""
     if checkpoint is None and not random_d:
         raise ProbeError("a checkpoint is required unless random_d=True")
     name: str | None = None
@@ -649,7 +653,7 @@ def run_probe(
     labels_per_class, draws, feature_dim, n_train, n_val, n_test, chance (majority-class test
     accuracy), Cs, image_size, per_draw (accuracy, C, n_train, n_val, val_accuracy per C).
     """
-    D, cfg, ckpt_name = _build_model(checkpoint, random_d, seed, image_size, preset, ndf)
+    D, cfg, ckpt_name = probe_discriminator(checkpoint, random_d, seed, image_size, preset, ndf)
     size = image_size or cfg.image_size
     if size != cfg.image_size:
         raise ProbeError(f"image_size {size} differs from the model's {cfg.image_size}; D needs {cfg.image_size} px")
@@ -658,8 +662,8 @@ def run_probe(
             raise ProbeError(f"{name} must be >= 1, got {value}")
     kwargs = dict(dataset_kwargs or {})
     root = str(data_root) if data_root is not None else None
-    ds_tr, im_tr = _open(data, root, train_split, size, limit_train, kwargs)
-    ds_te, im_te = _open(data, root, test_split, size, limit_test, kwargs)
+    ds_tr, im_tr = open_split(data, root, train_split, size, limit_train, kwargs)
+    ds_te, im_te = open_split(data, root, test_split, size, limit_test, kwargs)
     y_tr, y_te = resolve_labels(ds_tr, label), resolve_labels(ds_te, label)
     im_tr, y_tr = subsample(im_tr, y_tr, limit_train, seed, prefix=data in GENERATED_DATASETS)
     im_te, y_te = subsample(im_te, y_te, limit_test, seed + 1, prefix=data in GENERATED_DATASETS)
