@@ -1,7 +1,7 @@
 """Training throughput (images/second): interp's path vs the PyTorch-example way, side by side.
 
-* ``interp``: pre-decoded uint8 data (on the GPU when it fits), bf16 autocast and channels_last
-  on CUDA, optional ``--compile``: exactly the trainer's step (``Trainer._train_step``).
+* ``interp``: pre-decoded uint8 data (on the GPU when it fits), bf16 autocast on CUDA, channels_last
+  (``--no-channels-last`` to compare), optional ``--compile``: exactly the trainer's step (``Trainer._train_step``).
 * ``plain``: an eager fp32 loop fed by a ``DataLoader`` that decodes image files with PIL on
   the CPU for every batch (the way pytorch/examples' dcgan/main.py trains via ImageFolder).
 
@@ -39,7 +39,7 @@ def _sync(device: torch.device) -> None:
 def bench_interp(images: np.ndarray, args: argparse.Namespace, out: Path) -> float:
     cfg = TrainConfig(data=args.data, preset=args.preset, image_size=args.size, batch_size=args.batch, ngf=args.ngf, ndf=args.ndf,
                       out=str(out), progress=False, tensorboard=False, compile=args.compile,
-                      amp=args.amp, device=args.device)
+                      amp=args.amp, device=args.device, channels_last=args.channels_last)
     trainer = Trainer(cfg, images)
     source, device = trainer.source, trainer.device
     z_gen = torch.Generator(device=device).manual_seed(0)
@@ -137,6 +137,9 @@ def main() -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--amp", default="auto", choices=["auto", "bf16", "none"])
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--channels-last", dest="channels_last", action="store_const", const=True,
+                   help="channels_last memory format (default: the trainer's, on CUDA and CPU)")
+    p.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False)
     p.add_argument("--only", choices=["interp", "plain"], help="run one path only")
     args = p.parse_args()
     images = open_dataset(args.data, image_size=args.size, n=args.images).uint8_images()[: args.images]

@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     g = p.add_argument_group("speed")
     g.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
     g.add_argument("--amp", choices=["auto", "bf16", "none"], help="bf16 autocast; auto = on for CUDA")
-    g.add_argument("--channels-last", dest="channels_last", action="store_const", const=True, help="channels_last memory format (default on CUDA)")
+    g.add_argument("--channels-last", dest="channels_last", action="store_const", const=True, help="channels_last memory format (default on CUDA and CPU)")
     g.add_argument("--no-channels-last", dest="channels_last", action="store_const", const=False)
     g.add_argument("--compile", action="store_const", const=True, help="torch.compile G and D")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, and full tracebacks of errors")
