@@ -478,7 +478,8 @@ def _probe_torch_batched(Xtr: np.ndarray, ytr: np.ndarray, Xte: np.ndarray, yte:
             val = splits[d][1]
             acc = float((model.predict(scalers[d].transform(Xtr[val]), 0) == ytr[val]).mean())
             tables[d][repr(C)] = acc
-            if best[d] is None or acc > best[d][0]:
+            so_far = best[d]
+            if so_far is None or acc > so_far[0]:
                 best[d], below[d] = (acc, C, model), 0
             else:
                 below[d] += 1
