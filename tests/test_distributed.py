@@ -33,7 +33,7 @@ def _worker(rank: int, world: int, port: int, out: str, images: np.ndarray) -> N
                           batch_size=16, out=out, progress=False, tensorboard=False, checkpoint_every=0)
         trainer = Trainer(cfg, images, {"name": "tiny"}, dist=info)
         trainer.run()
-        state = {f"G.{k}": v.detach().clone() for k, v in trainer.G.state_dict().items()}
+        state = {f"G.{k}": v.detach().contiguous().clone() for k, v in trainer.G.state_dict().items()}
         safetensors.torch.save_file(state, str(Path(out) / f"rank{rank}_G.safetensors"))
     finally:
         shutdown(info)
