@@ -22,8 +22,8 @@ examples:
   python -m interp.figures --all --train                  # models trained here (trained first if missing)
   python -m interp.figures --only fig2 fig4 --quick --out /tmp/figs
   python -m interp.figures --only fig4 --checkpoint runs/rooms-long --out /tmp/figs
-  python -m interp.figures --robustness runs/ref-rooms-s0 runs/ref-rooms-s1 runs/ref-rooms-s2 \
-      runs/ref-faces-s0 runs/ref-faces-s1 runs/ref-faces-s2      # each claim on each model
+  python -m interp.figures --all --robustness zoo/rooms runs/ref-rooms-s1 runs/ref-rooms-s2 \\
+      zoo/faces runs/ref-faces-s1 runs/ref-faces-s2 --jobs 2     # each claim on each model
   python -m interp.figures --only fig7 --option 'fig7.exemplars=smiling_man:3,17,42/5,8,60/11,12,90'
 
 Models: the shipped reference models of zoo/ (`interp zoo list`); where a world has none, or with

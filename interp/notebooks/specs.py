@@ -505,10 +505,80 @@ if not attributes:
 )
 
 
+ROBUSTNESS_PARAMS: tuple[Param, ...] = COMMON_PARAMS + (
+    Param("RUNS", None, "models to measure (run directories or checkpoints, e.g. one recipe trained with 3 seeds); "
+                        "None: show the section the project committed in figures/metrics.json"),
+    Param("FIGURES", None, "figures to draw on each model (e.g. ['fig6', 'fig7']); None: all"),
+    Param("JOBS", 2, "worker processes (one torch thread each) when RUNS are measured"),
+)
+
+ROBUSTNESS = NotebookSpec(
+    name="robustness",
+    title="Beyond the paper — does each claim hold on every seed?",
+    claim=("The paper analysed one trained model. Each of its claims (Figs. 5–8, §4.1) is a claim about the "
+           "recipe only if it holds on other trainings of the same recipe, not on one lucky seed."),
+    measure=("Every figure drawn on each model (`python -m interp.figures --all --robustness RUN ...`), each "
+             "claim's number per model against the aim this suite holds its reference models to "
+             "(docs/METRICS.md, \"Robustness\"): green meets the aim, red misses it, grey was measured out of "
+             "the instrument's domain. `holds` counts the models that meet it. With `RUNS = None` this shows the "
+             "reference runs the project committed (the shipped seed 0 and two retrainings of each world); give "
+             "`RUNS` to measure your own (about 10 minutes per model on a 2-core CPU)."),
+    figure=None,
+    params=ROBUSTNESS_PARAMS,
+    setup="""\
+from pathlib import Path
+
+from IPython.display import Image, Markdown, display
+
+from interp.figures.metrics import read_metrics
+from interp.figures.summary import robustness_table
+from interp.notebooks.kit import default_out, enter_project_root
+
+root = enter_project_root()  # relative paths (runs/, figures/) are the project's, wherever Jupyter was started
+out = Path(OUT) if OUT is not None else default_out(QUICK)""",
+    run="""\
+if RUNS:
+    from interp.cli.figures import main as figures
+
+    argv = ["--robustness", *map(str, RUNS), "--out", str(out), "--seed", str(SEED), "--device", DEVICE,
+            "--jobs", str(JOBS), *(["--only", *FIGURES] if FIGURES else []), *(["--quick"] if QUICK else []),
+            *([] if PROGRESS else ["--no-progress"])]
+    argv += [a for fig, kv in OPTIONS.items() for k, v in kv.items() for a in ("--option", f"{fig}.{k}={v}")]
+    if figures(argv) != 0:
+        raise RuntimeError("python -m interp.figures " + " ".join(argv) + " failed (see above)")
+    source = out
+else:
+    source = root / "figures"
+section = read_metrics(source / "metrics.json").get("robustness")
+if not section:
+    print(f"{source / 'metrics.json'} has no robustness section: set RUNS, or run "
+          "python -m interp.figures --all --robustness RUN1 RUN2 RUN3")
+else:
+    print(f"{source / 'metrics.json'}: " + ", ".join(f"{m['label']} ({m['checkpoint']}, step {m.get('step')})"
+                                                   for m in section["models"]))
+    if (source / "robustness.png").exists():
+        display(Image(filename=str(source / "robustness.png")))
+    display(Markdown("\\n".join(robustness_table(section))))""",
+    verdict="""\
+if section:
+    claims = section["claims"]
+    labels = [m["label"] for m in section["models"]]
+    everywhere = [k for k, c in claims.items() if c["of"] and c["holds"] == c["of"]]
+    print(f"{len(everywhere)} of {len(claims)} claims meet their aim on every model measured"
+          + (f" ({', '.join(everywhere)})." if everywhere else "."))
+    for key, c in claims.items():
+        missed = [labels[i] for i, ok in enumerate(c["meets"]) if ok is False]
+        if missed:
+            print(f"  missed: {key} (aim {c['aim']}) on {', '.join(missed)} ({c['holds']}/{c['of']} hold)")
+    if section.get("errors"):
+        print("Not measured:", "; ".join(f"{k}: {v}" for k, v in section["errors"].items()))""",
+)
+
+
 def notebook_specs() -> tuple[NotebookSpec, ...]:
     """All notebooks, in the order the runner executes them."""
     return (FIG2, FIG3, MEMORIZATION, FIG4, FIG5, FIG6, FIG6_HAND, FIG7, FIG8, TABLE1, DIRECTIONS, DISSECTION,
-            EXPLORER)
+            EXPLORER, ROBUSTNESS)
 
 
-__all__ = ["COMMON_PARAMS", "EXPLORER_PARAMS", "HAND_PARAMS", "PROBE_PARAMS", "NotebookSpec", "Param", "Section", "notebook_specs"]
+__all__ = ["COMMON_PARAMS", "EXPLORER_PARAMS", "HAND_PARAMS", "PROBE_PARAMS", "ROBUSTNESS_PARAMS", "NotebookSpec", "Param", "Section", "notebook_specs"]
