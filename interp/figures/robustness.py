@@ -119,8 +119,9 @@ def plot_robustness(section: dict[str, Any]) -> Figure:
     cols = min(4, n)
     rows = -(-n // cols)
     fig = new_figure(3.2 * cols, 2.6 * rows + 0.6)
-    fig.suptitle(f"Claims across {len(labels)} models (green: meets the aim; red: misses it; grey: measured out "
-                 "of the instrument's domain, not judged)", fontsize=10)
+    plural = "" if len(labels) == 1 else "s"
+    fig.suptitle(f"Claims across {len(labels)} model{plural}\n(green: meets the aim; red: misses it; grey: measured "
+                 "out of the instrument's domain, not judged)", fontsize=9 if cols < 3 else 10)
     for i, (key, claim) in enumerate(claims.items()):
         ax = fig.add_subplot(rows, cols, i + 1)
         xs = [j for j, v in enumerate(claim["values"]) if v is not None]
