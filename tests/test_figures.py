@@ -433,3 +433,16 @@ def test_jobs_draw_the_same_figures_in_worker_processes(tmp_path, tiny_run, cach
             two[section]["max_step_ratio" if section == "fig4" else "nn_ratio"], rel=1e-4)
         assert set(one[section]) == set(two[section])
     assert (tmp_path / "two" / "fig4_latent_walk.png").is_file()
+
+
+def test_metrics_record_paths_inside_the_working_directory_relative(tmp_path, monkeypatch):
+    """A shipped model is recorded as zoo/rooms/..., not as one machine's absolute path; a path outside
+    the working directory stays as given."""
+    from interp.figures.context import recorded_path
+
+    (tmp_path / "zoo" / "rooms").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert recorded_path(tmp_path / "zoo" / "rooms" / "final.safetensors") == "zoo/rooms/final.safetensors"
+    assert recorded_path("runs/x/final.safetensors") == "runs/x/final.safetensors"
+    assert recorded_path("/elsewhere/final.safetensors") == "/elsewhere/final.safetensors"
+    assert recorded_path(None) is None

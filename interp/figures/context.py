@@ -40,6 +40,18 @@ def get_instrument(name: str, *, quick: bool = False, progress: bool = True) -> 
     return _get(name, quick=quick, progress=progress)
 
 
+def recorded_path(path: str | Path | None) -> str | None:
+    """``path`` as ``metrics.json`` records it: relative to the working directory when inside it (the
+    shipped models as ``zoo/rooms/...``, not one machine's absolute path), otherwise as given."""
+    if path is None:
+        return None
+    p = Path(path)
+    try:
+        return str(p.resolve().relative_to(Path.cwd().resolve())) if p.is_absolute() else str(p)
+    except ValueError:
+        return str(p)
+
+
 def get_domain(name: str, *, image_size: int, quick: bool = False, progress: bool = True) -> Domain:
     """Indirection over :func:`interp.instruments.registry.get_domain` (tests replace it with the domain of
     their stand-in instruments)."""
@@ -333,7 +345,7 @@ class FigureContext:
         return predict, f"user instrument {self.instruments}"
 
     def provenance(self, gan: LoadedGAN, **extra: Any) -> dict[str, Any]:
-        return {"checkpoint": str(gan.path) if gan.path is not None else None, "data": self.data_name(gan),
+        return {"checkpoint": recorded_path(gan.path), "data": self.data_name(gan),
                 "seed": self.seed, "quick": self.quick, "z_distribution": gan.config.z_distribution, **extra}
 
     def record(self, section: str, gan: LoadedGAN, values: dict[str, Any]) -> dict[str, Any]:
@@ -345,4 +357,5 @@ class FigureContext:
         return update_metrics(self.metrics_path, section, values, provenance=self.provenance(gan))
 
 
-__all__ = ["INSTRUMENTS", "N_DOMAIN", "FigureContext", "aims_title", "domain_title", "get_domain", "get_instrument"]
+__all__ = ["INSTRUMENTS", "N_DOMAIN", "FigureContext", "aims_title", "domain_title", "get_domain", "get_instrument",
+           "recorded_path"]

@@ -65,8 +65,8 @@ def plot_table1(values: dict[str, Any], title: str) -> Figure:
     ax = fig.add_axes((0.2, 0.22, 0.75, 0.55))
     y = np.arange(len(names))[::-1]
     ax.barh(y, acc, xerr=err, color=["tab:blue", "tab:gray", "0.8"], capsize=3)
-    for yi, a in zip(y, acc, strict=True):
-        ax.text(a + 0.01, yi, f"{a:.1%}", va="center", fontsize=FONT)
+    for yi, a, e in zip(y, acc, err, strict=True):  # the label right of the error bar, not over it
+        ax.text(a + (e or 0.0) + 0.01, yi, f"{a:.1%}" + (f" ± {e:.1%}" if e else ""), va="center", fontsize=FONT)
     ax.set_yticks(y, names, fontsize=FONT)
     ax.set_xlim(0, 1.1)
     ax.set_xlabel("test accuracy", fontsize=FONT)

@@ -24,7 +24,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from interp.analysis.robustness import collect_numbers, evaluate_claims
-from interp.figures.context import FigureContext
+from interp.figures.context import FigureContext, recorded_path
 from interp.figures.metrics import update_metrics
 from interp.figures.plotting import new_figure, save_figure
 from interp.figures.registry import FIGURES, run_figure
@@ -67,7 +67,7 @@ def run_robustness(runs: Sequence[str | Path], names: Sequence[str],
     labels = _labels(paths, worlds, [g.meta.get("seed") for g in gans])
     tasks: list[tuple[str, str, dict[str, Any]]] = []
     for run, gan, world, label in zip(paths, gans, worlds, labels, strict=True):
-        models.append({"label": label, "checkpoint": str(gan.path), "world": world, "seed": gan.meta.get("seed"),
+        models.append({"label": label, "checkpoint": recorded_path(gan.path), "world": world, "seed": gan.meta.get("seed"),
                        "step": gan.meta.get("step")})
         mine = [n for n in names if FIGURES[n].world in (world, None)]
         tasks += [(label, n, settings(run, out / "robustness" / label)) for n in mine]
