@@ -522,7 +522,7 @@ ROBUSTNESS = NotebookSpec(
              "(docs/METRICS.md, \"Robustness\"): green meets the aim, red misses it, grey was measured out of "
              "the instrument's domain. `holds` counts the models that meet it. With `RUNS = None` this shows the "
              "reference runs the project committed (the shipped seed 0 and two retrainings of each world); give "
-             "`RUNS` to measure your own (about 10 minutes per model on a 2-core CPU)."),
+             "`RUNS` to measure your own (the six reference models took 4 min 50 s with `JOBS = 2` on a 2-core CPU)."),
     figure=None,
     params=ROBUSTNESS_PARAMS,
     setup="""\
