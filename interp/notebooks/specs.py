@@ -464,6 +464,7 @@ EXPLORER = NotebookSpec(
 from IPython.display import Image, display
 
 from interp.core.latent import sample_z
+from interp.figures.context import recorded_path
 from interp.figures.directions import attribute_measure
 from interp.notebooks.explorer import DirectionExplorer, explorer_directions
 from interp.notebooks.kit import enter_project_root, figure_context, fmt
@@ -476,7 +477,7 @@ measure, attributes, instrument, _ = attribute_measure(ctx, gan)
 directions = explorer_directions(gan.generator, measure, attributes, n_sefa=N_SEFA, n_pool=200 if QUICK else 500,
                                  seed=SEED, labels=LABELS)
 explorer = DirectionExplorer(gan.generator, directions, sample_z(N_SAMPLES, gan.config, seed=SEED + 7), measure)
-print(f"{gan.path}: {len(directions)} directions ({', '.join(directions)}); readings by {instrument or 'nothing'}")""",
+print(f"{recorded_path(gan.path)}: {len(directions)} directions ({', '.join(directions)}); readings by {instrument or 'nothing'}")""",
     sections=(
         Section("explore", "## Explore\n\nMove a slider: every sample moves that many unit steps along the "
                 "direction, and the grid is generated again (in JupyterLab with ipywidgets).",
@@ -534,7 +535,7 @@ from interp.figures.metrics import read_metrics
 from interp.figures.summary import robustness_table
 from interp.notebooks.kit import default_out, enter_project_root
 
-root = enter_project_root()  # relative paths (runs/, figures/) are the project's, wherever Jupyter was started
+enter_project_root()  # relative paths (runs/, figures/) are the project's, wherever Jupyter was started
 out = Path(OUT) if OUT is not None else default_out(QUICK)""",
     run="""\
 if RUNS:
@@ -548,7 +549,7 @@ if RUNS:
         raise RuntimeError("python -m interp.figures " + " ".join(argv) + " failed (see above)")
     source = out
 else:
-    source = root / "figures"
+    source = Path("figures")  # the project's (the setup cell moved to its root)
 section = read_metrics(source / "metrics.json").get("robustness")
 if not section:
     print(f"{source / 'metrics.json'} has no robustness section: set RUNS, or run "
